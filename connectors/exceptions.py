@@ -1,0 +1,19 @@
+"""Errors raised by connectors."""
+
+from __future__ import annotations
+
+from router.domain.calls import RejectionReason
+from router.domain.errors import HotlineRouterError, PermanentRecordError
+
+
+class MalformedCallRecord(PermanentRecordError):
+    """A call record that can never become a ticket as it is; it goes to the dead-letter topic."""
+
+    def __init__(self, reason: RejectionReason, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+class QueueUnavailable(HotlineRouterError):
+    """The department queue store did not answer; retry with backoff, nothing is lost."""

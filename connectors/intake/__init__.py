@@ -1,0 +1,1 @@
+"""Intake adapters: every wire format ends in one normalised `CallRecord`."""

@@ -1,0 +1,194 @@
+"""Routing (派单规则): category × area × hotline → responsible unit, explainably.
+
+The category taxonomy lives in the classifier; the routing table lives here, apart from it,
+as ordered rules read from configuration. Every decision names the rule that made it and the
+score behind it, so a dispatcher can see why a ticket went where it went.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class UnitKind(StrEnum):
+    DEPARTMENT = "department"  # a functional department (承办单位)
+    DISTRICT = "district"  # a district government: fallback owner of its area (兜底)
+    STREET = "street"  # a street office or township government (街乡镇)
+    DISPATCHER = "dispatcher"  # the centre's human dispatchers (人工分拨)
+    EMERGENCY = "emergency"  # 110 / 119 / 120 / 122, reached by transfer, never queued
+
+
+class Disposition(StrEnum):
+    DISPATCHED = "dispatched"  # straight to the responsible unit's queue (直派)
+    TRANSFERRED = "transferred"  # handed to an emergency line (转警/转119/转120/转122)
+    TRIAGE = "triage"  # to the human dispatcher queue: the machine is not sure
+
+
+@dataclass(frozen=True, slots=True)
+class Unit:
+    code: str
+    name: str
+    kind: UnitKind
+
+
+@dataclass(frozen=True, slots=True)
+class Area:
+    """A district (区县) with the names a caller may use for it and its government unit."""
+
+    code: str
+    name: str
+    aliases: tuple[str, ...]
+    government_unit: str
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingRule:
+    """One ordered rule; an empty match set means "any"."""
+
+    rule_id: str
+    unit: str
+    categories: frozenset[str] = frozenset()
+    areas: frozenset[str] = frozenset()
+    hotlines: frozenset[str] = frozenset()
+    urgencies: frozenset[str] = frozenset()
+    description: str = ""
+
+    def matches(self, request: RoutingRequest) -> bool:
+        return (
+            _matches(self.categories, request.category)
+            and _matches(self.areas, request.area)
+            and _matches(self.hotlines, request.hotline)
+            and _matches(self.urgencies, request.urgency)
+        )
+
+
+def _matches(allowed: frozenset[str], value: str | None) -> bool:
+    return not allowed or (value is not None and value in allowed)
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingRequest:
+    """What routing needs to know about one demand."""
+
+    hotline: str
+    channel: str
+    category: str
+    confidence: float
+    auto_dispatch_threshold: float
+    urgency: str
+    emergency_service: str | None = None
+    area: str | None = None
+    category_overridden: bool = False
+    unit_override: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingDecision:
+    disposition: Disposition
+    unit: str
+    rule_id: str
+    reason: str
+
+
+class RoutingTable:
+    """Units, areas and ordered rules, checked against each other when built."""
+
+    def __init__(
+        self,
+        units: Iterable[Unit],
+        areas: Iterable[Area],
+        rules: Sequence[RoutingRule],
+        dispatcher_unit: str,
+        emergency_units: Mapping[str, str],
+        no_transfer_back_hotlines: frozenset[str] = frozenset(),
+    ) -> None:
+        self.units = {unit.code: unit for unit in units}
+        self.areas = {area.code: area for area in areas}
+        self.rules = tuple(rules)
+        self.dispatcher_unit = dispatcher_unit
+        self.emergency_units = dict(emergency_units)  # emergency service number → unit code
+        # Calls handed over by an emergency line are never transferred straight back to it:
+        # 首接负责, the dispatcher settles the disagreement instead.
+        self.no_transfer_back_hotlines = no_transfer_back_hotlines
+        self._check()
+
+    def _check(self) -> None:
+        problems: list[str] = []
+        named = [(f"rule {r.rule_id}", r.unit) for r in self.rules]
+        named += [(f"area {a.code}", a.government_unit) for a in self.areas.values()]
+        named += [(f"emergency service {s}", u) for s, u in self.emergency_units.items()]
+        named.append(("dispatcher_unit", self.dispatcher_unit))
+        problems += [f"{where} names unknown unit {unit!r}" for where, unit in named
+                     if unit not in self.units]
+        for rule in self.rules:
+            problems += [f"rule {rule.rule_id} names unknown area {code!r}"
+                         for code in sorted(rule.areas - self.areas.keys())]
+        seen: set[str] = set()
+        for rule in self.rules:
+            if rule.rule_id in seen:
+                problems.append(f"rule id {rule.rule_id} is used twice")
+            seen.add(rule.rule_id)
+        if problems:
+            raise ValueError("; ".join(problems))
+
+    def resolve_area(self, *texts: str | None) -> str | None:
+        """The district a place description names, by its longest matching name or alias."""
+        best: tuple[int, str] | None = None
+        for area in self.areas.values():
+            for name in (area.name, *area.aliases):
+                if any(text and name in text for text in texts) and (
+                    best is None or len(name) > best[0]
+                ):
+                    best = (len(name), area.code)
+        return best[1] if best else None
+
+    def decide(self, request: RoutingRequest) -> RoutingDecision:
+        """Where one demand goes, and why."""
+        if request.emergency_service is not None:
+            return self._emergency(request)
+        if request.unit_override is not None:
+            if request.unit_override not in self.units:
+                return self._triage(request, "override-unknown-unit",
+                                    f"agent chose unknown unit {request.unit_override!r}")
+            return RoutingDecision(Disposition.DISPATCHED, request.unit_override,
+                                   "agent-override", "unit chosen by the agent")
+        if not request.category_overridden and request.confidence < request.auto_dispatch_threshold:
+            return self._triage(
+                request, "low-confidence",
+                f"{request.category} at confidence {request.confidence:.2f}"
+                f" is below its auto-dispatch threshold {request.auto_dispatch_threshold:.2f}",
+            )
+        score = "agent-chosen category" if request.category_overridden else (
+            f"confidence {request.confidence:.2f}")
+        for rule in self.rules:
+            if rule.matches(request):
+                return RoutingDecision(Disposition.DISPATCHED, rule.unit, rule.rule_id,
+                                       f"{request.category} ({score}) matched {rule.rule_id}"
+                                       + (f": {rule.description}" if rule.description else ""))
+        if request.area is not None:
+            district = self.areas[request.area].government_unit
+            return RoutingDecision(Disposition.DISPATCHED, district, "district-fallback",
+                                   f"no rule for {request.category} in {request.area}:"
+                                   " the district government takes it (兜底)")
+        return self._triage(request, "no-rule-no-area",
+                            f"no rule for {request.category} and the place is unknown")
+
+    def _emergency(self, request: RoutingRequest) -> RoutingDecision:
+        service = request.emergency_service or ""
+        if request.hotline in self.no_transfer_back_hotlines:
+            return self._triage(
+                request, "emergency-from-emergency-line",
+                f"emergency terms ({service}) on a call handed over by {request.hotline}:"
+                " dispatcher decides with the line (首接负责)",
+            )
+        unit = self.emergency_units.get(service)
+        if unit is None:
+            return self._triage(request, "emergency-unknown-service",
+                                f"emergency service {service!r} has no unit")
+        return RoutingDecision(Disposition.TRANSFERRED, unit, f"emergency-transfer-{service}",
+                               f"emergency: transferred to {service}")
+
+    def _triage(self, request: RoutingRequest, rule_id: str, reason: str) -> RoutingDecision:
+        return RoutingDecision(Disposition.TRIAGE, self.dispatcher_unit, rule_id, reason)

