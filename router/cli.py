@@ -1,0 +1,127 @@
+"""`hotline-router`: the worker, the demo, file replay, health checks and admin commands."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import logging
+import sys
+from pathlib import Path
+
+from router.settings import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="hotline-router", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    commands.add_parser("worker", help="consume calls, create and dispatch tickets, serve the API")
+
+    demo = commands.add_parser("demo", help="start the embedded default, replay sample calls")
+    demo.add_argument("--once", action="store_true",
+                      help="exit 0 once every sample call is handled (for scripts)")
+    demo.add_argument("--calls", type=Path, default=None, help="JSONL/CSV file to replay")
+
+    replay = commands.add_parser("replay", help="publish a JSONL/CSV file of call records")
+    replay.add_argument("file", type=Path)
+    replay.add_argument("--rate", type=float, default=None, help="records per second")
+
+    health = commands.add_parser("health", help="check the database, Redis and the broker")
+    health.add_argument("--timeout", type=float, default=10.0)
+
+    commands.add_parser("migrate", help="bring the database schema to the newest version")
+
+    token = commands.add_parser("unit-token", help="print the API token of a unit")
+    token.add_argument("unit")
+
+    export = commands.add_parser("export-corrections",
+                                 help="agents' category corrections as a training CSV")
+    export.add_argument("--out", type=Path, required=True)
+
+    from classifiers.cli import add_classifier_commands
+
+    add_classifier_commands(commands)
+
+    args = parser.parse_args(argv)
+    settings = Settings()
+    logging.basicConfig(level=settings.log_level,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler = _HANDLERS.get(args.command)
+    if handler is None:  # a classifier command: it set its own handler
+        return int(args.handler(args) or 0)
+    return handler(settings, args)
+
+
+def _worker(settings: Settings, _args: argparse.Namespace) -> int:
+    from router.worker import run_worker
+
+    run_worker(settings)
+    return 0
+
+
+def _demo(settings: Settings, args: argparse.Namespace) -> int:
+    from router.demo import run_demo
+
+    return run_demo(settings, once=args.once, calls_file=args.calls)
+
+
+def _replay(settings: Settings, args: argparse.Namespace) -> int:
+    from router.replay import replay_file
+
+    if settings.kafka.bootstrap is None:
+        print("HOTLINE_KAFKA_BOOTSTRAP must name the broker to replay into", file=sys.stderr)
+        return 2
+    report = asyncio.run(replay_file(args.file, settings.kafka.bootstrap,
+                                     settings.kafka.calls_topic, args.rate))
+    print(json.dumps({"records": report.records, "seconds": round(report.seconds, 3)}))
+    return 0
+
+
+def _health(settings: Settings, args: argparse.Namespace) -> int:
+    from router.health import check_health
+
+    results = check_health(settings, args.timeout)
+    print(json.dumps(results, ensure_ascii=False))
+    return 0 if all(value == "ok" for value in results.values()) else 1
+
+
+def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
+    from router.bootstrap import database_url
+    from router.persistence.database import make_engine, upgrade_schema
+
+    upgrade_schema(make_engine(database_url(settings)))
+    return 0
+
+
+def _unit_token(settings: Settings, args: argparse.Namespace) -> int:
+    from router.access import UnitTokens
+
+    print(UnitTokens(settings.api.unit_token_secret.get_secret_value()).issue(args.unit))
+    return 0
+
+
+def _export_corrections(settings: Settings, args: argparse.Namespace) -> int:
+    from classifiers import mask_personal_data
+    from router.bootstrap import database_url
+    from router.persistence.database import make_engine
+    from router.persistence.tickets import TicketRepository
+
+    rows = TicketRepository(make_engine(database_url(settings))).corrections()
+    with args.out.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["text", "label"])
+        writer.writeheader()
+        writer.writerows({"text": mask_personal_data(r["text"]), "label": r["label"]}
+                         for r in rows)
+    print(json.dumps({"rows": len(rows), "out": str(args.out)}))
+    return 0
+
+
+_HANDLERS = {
+    "worker": _worker, "demo": _demo, "replay": _replay, "health": _health,
+    "migrate": _migrate, "unit-token": _unit_token, "export-corrections": _export_corrections,
+}
+
+if __name__ == "__main__":
+    sys.exit(main())

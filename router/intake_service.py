@@ -1,0 +1,116 @@
+"""The intake use case: turn validated calls into tickets, once each (接诉即办).
+
+Synchronous on purpose: it runs in a worker thread so the classifier and the database never
+stall the stream's event loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from router.config_files import RouterConfig
+from router.domain.calls import CallRecord
+from router.domain.routing import RoutingDecision, RoutingRequest
+from router.domain.tickets import Ticket, initial_status, ticket_id_for
+from router.persistence.tickets import TicketRepository
+from router.ports import ClassifierLike, PredictionLike, UrgencyLike, UrgencyRulesLike
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """What the machine makes of one demand, before anything is stored."""
+
+    prediction: PredictionLike
+    urgency: UrgencyLike
+    area: str | None
+    threshold: float
+    decision: RoutingDecision
+    category: str  # the agent's choice where one was made, else the model's
+
+
+@dataclass(frozen=True, slots=True)
+class CallOutcome:
+    ticket: Ticket
+    created: bool  # False: the call id already had a ticket (replay or duplicate)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class IntakeService:
+    def __init__(self, config: RouterConfig, classifier: ClassifierLike,
+                 urgency_rules: UrgencyRulesLike, repository: TicketRepository,
+                 clock: Callable[[], datetime] = _utcnow) -> None:
+        self._config = config
+        self._classifier = classifier
+        self._urgency = urgency_rules
+        self._repository = repository
+        self._clock = clock
+
+    def assess(self, calls: Sequence[CallRecord]) -> list[Assessment]:
+        """Classify, grade urgency and route, in one batch; stores nothing."""
+        predictions = self._classifier.predict([call.text for call in calls])
+        return [self._assess_one(call, prediction) for call, prediction in zip(
+            calls, predictions, strict=True)]
+
+    def _assess_one(self, call: CallRecord, prediction: PredictionLike) -> Assessment:
+        routing, triage = self._config.routing, self._config.triage
+        urgency = self._urgency.assess(call.text)
+        area = call.area if call.area in routing.areas else routing.resolve_area(
+            call.place_text, call.text)
+        override = call.override
+        chosen = override.category if override and override.category else None
+        category = chosen or prediction.category
+        threshold = triage.threshold_for(prediction.category, self._classifier.thresholds)
+        decision = routing.decide(RoutingRequest(
+            hotline=call.hotline, channel=call.channel.value, category=category,
+            confidence=prediction.confidence, auto_dispatch_threshold=threshold,
+            urgency=str(urgency.urgency), emergency_service=urgency.emergency_service,
+            area=area, category_overridden=chosen is not None,
+            unit_override=override.unit if override else None,
+        ))
+        return Assessment(prediction, urgency, area, threshold, decision, category)
+
+    def record(self, calls: Sequence[CallRecord]) -> list[CallOutcome]:
+        """A ticket for each call, creating only those whose call id is new."""
+        unique: dict[str, CallRecord] = {}
+        for call in calls:
+            unique.setdefault(call.call_id, call)
+        existing = self._repository.find_by_call_ids(unique)
+        new_calls = [call for call_id, call in unique.items() if call_id not in existing]
+        now = self._clock()
+        new_tickets = [self._ticket(call, assessment, now) for call, assessment in zip(
+            new_calls, self.assess(new_calls), strict=True)]
+        created = self._repository.create(new_tickets)
+        lost_races = [t.call_id for t in new_tickets if t.call_id not in created]
+        existing.update(self._repository.find_by_call_ids(lost_races))
+        by_call = {t.call_id: t for t in new_tickets if t.call_id in created}
+        outcomes = []
+        for call in calls:  # one outcome per input record, duplicates included
+            fresh = by_call.pop(call.call_id, None)
+            ticket = fresh or existing[call.call_id]
+            outcomes.append(CallOutcome(ticket, created=fresh is not None))
+        return outcomes
+
+    def _ticket(self, call: CallRecord, assessment: Assessment, now: datetime) -> Ticket:
+        decision, prediction, urgency = (assessment.decision, assessment.prediction,
+                                         assessment.urgency)
+        reason = decision.reason
+        if urgency.matched_rule:
+            reason += f"; urgency {urgency.urgency} by {urgency.matched_rule}"
+        return Ticket(
+            ticket_id=ticket_id_for(call.call_id), call_id=call.call_id, hotline=call.hotline,
+            channel=call.channel.value, received_at=call.received_at, created_at=now,
+            text=call.text, caller_contact=call.caller_contact, place_text=call.place_text,
+            area=assessment.area, category=assessment.category,
+            confidence=round(float(prediction.confidence), 4),
+            suggested_category=prediction.category, model_version=prediction.model_version,
+            urgency=str(urgency.urgency), emergency_service=urgency.emergency_service,
+            disposition=decision.disposition, unit=decision.unit, rule_id=decision.rule_id,
+            route_reason=reason, status=initial_status(decision.disposition),
+            override_agent_id=call.override.agent_id if call.override else None,
+            raw_payload=call.raw_payload,
+        )

@@ -1,0 +1,109 @@
+"""The faust application: the intake agent, the outbound topics and the broker profiles."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+
+from router._aiokafka_fix import install_aiokafka_metadata_fix
+from router.bootstrap import Components
+from router.pipeline import Channel, InboundRecord, IntakePipeline
+from router.settings import KafkaSettings
+
+log = logging.getLogger(__name__)
+
+# Settings a broker needs beyond faust's defaults. Tansu (the embedded broker) answers
+# ListOffsets wrongly for multi-record batches, holds group joins for half the session
+# timeout and ignores LeaveGroup, so it gets one-record batches and short group timers.
+BROKER_PROFILES: dict[str, dict[str, Any]] = {
+    "apache": {
+        "consumer_auto_offset_reset": "earliest",
+    },
+    "tansu": {
+        "consumer_auto_offset_reset": "earliest",
+        "producer_max_batch_size": 1,
+        "broker_session_timeout": 6,
+        "broker_rebalance_timeout": 6,
+        "broker_heartbeat_interval": 1,
+    },
+}
+
+
+class FaustPublisher:
+    """Publishes to the outbound topics and waits for the broker's acknowledgement."""
+
+    def __init__(self, topics: dict[Channel, faust.TopicT]) -> None:
+        self._topics = topics
+
+    async def publish(self, channel: Channel, messages: Sequence[tuple[str, bytes]]) -> None:
+        topic = self._topics[channel]
+        pending = [await topic.send(key=key.encode("utf-8"), value=value)
+                   for key, value in messages]
+        await asyncio.gather(*pending)
+
+
+@dataclass(frozen=True)
+class StreamApp:
+    app: faust.App
+    calls_topic: faust.TopicT  # the HTTP intake path publishes here too
+
+
+def create_app(components: Components) -> StreamApp:
+    install_aiokafka_metadata_fix()
+    kafka: KafkaSettings = components.settings.kafka
+    if kafka.bootstrap is None:
+        raise ValueError("HOTLINE_KAFKA_BOOTSTRAP is not set and no embedded broker was started")
+    app = faust.App(
+        kafka.app_id,
+        broker=[f"kafka://{server.strip()}" for server in kafka.bootstrap.split(",")],
+        store="memory://",
+        web_enabled=False,
+        topic_partitions=kafka.partitions,
+        topic_replication_factor=kafka.replicas,
+        producer_acks=-1,
+        value_serializer="raw",
+        key_serializer="raw",
+        **BROKER_PROFILES[kafka.broker_profile],
+    )
+    calls = app.topic(kafka.calls_topic, value_type=bytes, value_serializer="raw")
+    outbound: dict[Channel, faust.TopicT] = {
+        "dead_letter": app.topic(kafka.dead_letter_topic, value_serializer="raw"),
+        "ticket_event": app.topic(kafka.ticket_events_topic, value_serializer="raw"),
+        "transfer": app.topic(kafka.transfers_topic, value_serializer="raw"),
+    }
+    pipeline = IntakePipeline(
+        components.service, components.repository, components.queues,
+        FaustPublisher(outbound), components.metrics, components.config.hotlines,
+        components.settings.max_text_chars)
+
+    @app.agent(calls, name="intake")
+    async def intake(stream: faust.StreamT[bytes]) -> None:
+        async for events in stream.take_events(kafka.batch_size, kafka.batch_window_seconds):
+            records = [InboundRecord(_as_bytes(e.message.value), e.message.topic,
+                                     e.message.partition, e.message.offset) for e in events]
+            # The pipeline sorts every failure itself; this guard only keeps an unforeseen
+            # bug from killing the agent while the worker looks alive (faust #175, #523).
+            # take_events acknowledges the batch whatever happens, so the records are kept
+            # in the dead-letter topic rather than dropped.
+            try:
+                await pipeline.process(records)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.exception("batch of %d records failed unexpectedly", len(records))
+                await pipeline.dead_letter_all(records, f"{type(exc).__name__} in batch")
+
+    return StreamApp(app=app, calls_topic=calls)
+
+
+def _as_bytes(value: Any) -> bytes:
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    return bytes(value or b"")

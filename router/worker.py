@@ -1,0 +1,93 @@
+"""Runs the worker: the faust app with the HTTP API served from the same event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import faust
+import mode
+import uvicorn
+from fastapi import FastAPI
+
+from router.api import create_api
+from router.bootstrap import build_components
+from router.embedded import embedded_services
+from router.settings import Settings
+from router.streams import create_app
+
+log = logging.getLogger(__name__)
+
+
+class _ServerWithoutSignals(uvicorn.Server):
+    """uvicorn would take SIGINT/SIGTERM from faust's worker, which must stop everything."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class ApiServer(mode.Service):
+    """The FastAPI app under uvicorn, started and stopped with the faust worker."""
+
+    def __init__(self, api: FastAPI, host: str, port: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        config = uvicorn.Config(api, host=host, port=port, log_level="warning",
+                                lifespan="off", access_log=False)
+        self._server = _ServerWithoutSignals(config)
+        self._task: asyncio.Task[None] | None = None
+        self.where = f"http://{host}:{port}"
+
+    async def on_start(self) -> None:
+        self._task = asyncio.ensure_future(self._server.serve())
+        while not self._server.started:
+            if self._task.done():
+                self._task.result()  # raises the reason it could not start
+                raise RuntimeError(f"HTTP API did not start on {self.where}")
+            await asyncio.sleep(0.05)
+        log.info("HTTP API listening on %s (OpenAPI at /docs)", self.where)
+
+    async def on_stop(self) -> None:
+        self._server.should_exit = True
+        if self._task is not None:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._task, 10)
+
+
+def with_embedded(settings: Settings, kafka_bootstrap: str | None,
+                  redis_url: str | None) -> Settings:
+    """The settings, with the connections the embedded services answer on filled in."""
+    updates: dict[str, Any] = {}
+    if kafka_bootstrap is not None:
+        updates["kafka"] = settings.kafka.model_copy(
+            update={"bootstrap": kafka_bootstrap, "broker_profile": "tansu"})
+    if redis_url is not None:
+        from pydantic import SecretStr
+
+        updates["redis"] = settings.redis.model_copy(update={"url": SecretStr(redis_url)})
+    return settings.model_copy(update=updates)
+
+
+def run_worker(settings: Settings) -> None:
+    """Run until SIGINT/SIGTERM; embedded services start for any connection left unset."""
+    with embedded_services(settings.state_dir, need_broker=settings.kafka.bootstrap is None,
+                           need_redis=settings.redis.url is None) as embedded:
+        settings = with_embedded(settings, embedded.kafka_bootstrap, embedded.redis_url)
+        components = build_components(settings)
+        stream_app = create_app(components)
+
+        async def submit(call_id: str, record: bytes) -> None:
+            delivery = await stream_app.calls_topic.send(key=call_id.encode("utf-8"),
+                                                         value=record)
+            await delivery
+
+        api = create_api(components, submit)
+        server = ApiServer(api, settings.api.host, settings.api.port)
+        worker = faust.Worker(stream_app.app, server, loglevel=settings.log_level)
+        try:
+            worker.execute_from_commandline()
+        finally:
+            components.close()
