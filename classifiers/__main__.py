@@ -1,0 +1,5 @@
+import sys
+
+from classifiers.cli import main
+
+sys.exit(main())

@@ -1,0 +1,85 @@
+"""Command line: `classifier train` and `classifier eval`.
+
+`add_classifier_commands` plugs these into the `hotline-router` CLI; `python -m classifiers`
+runs them standalone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from classifiers.dataset import read_labelled_csv, read_labelled_csvs
+from classifiers.errors import ClassifierError
+from classifiers.evaluation import evaluate
+from classifiers.model import DEFAULT_MODEL_PATH, DemandClassifier
+from classifiers.tokenise import load_word_list
+from classifiers.training import TrainingSettings, train_classifier
+
+
+def _print_json(report: Any) -> None:
+    json.dump(report, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+
+
+def _train(args: argparse.Namespace) -> int:
+    messages = read_labelled_csvs(args.data)
+    if args.corrections:
+        # agent-corrected tickets (text,label) count as extra training rows, one group each
+        messages.extend(read_labelled_csv(args.corrections))
+    stop_words = load_word_list(args.stop_words) if args.stop_words else []
+    settings = replace(TrainingSettings(), cv_folds=args.cv)
+    classifier = train_classifier(messages, settings, stop_words)
+    path = classifier.save(args.out)
+    report = dict(classifier.training_report)
+    report["model_version"] = classifier.model_version
+    report["artifact"] = str(path)
+    report["artifact_bytes"] = path.stat().st_size
+    _print_json(report)
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    classifier = DemandClassifier.load(args.model)
+    columns = tuple(args.text_columns.split("+")) if args.text_columns else None
+    messages = read_labelled_csv(args.data, columns)
+    _print_json(evaluate(classifier, messages.texts, messages.labels))
+    return 0
+
+
+def add_classifier_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
+    """Register `classifier train` and `classifier eval` under an existing CLI."""
+    classifier = subparsers.add_parser("classifier", help="train or evaluate the demand classifier")
+    commands = classifier.add_subparsers(dest="classifier_command", required=True)
+
+    train = commands.add_parser("train", help="cross-validate, set thresholds, save an artifact")
+    train.add_argument("--data", type=Path, action="append", required=True, help="labelled CSV")
+    train.add_argument("--corrections", type=Path, help="CSV text,label of corrected tickets")
+    train.add_argument("--out", type=Path, default=DEFAULT_MODEL_PATH, help="artifact path")
+    train.add_argument("--cv", type=int, default=5, help="grouped cross-validation folds (>=2)")
+    train.add_argument("--stop-words", type=Path, help="stop words removed from the data")
+    train.set_defaults(handler=_train)
+
+    evaluation = commands.add_parser("eval", help="print quality and speed on labelled data")
+    evaluation.add_argument("--data", type=Path, required=True, help="labelled CSV")
+    evaluation.add_argument("--model", type=Path, help="artifact (default: the shipped one)")
+    evaluation.add_argument(
+        "--text-columns", help="force the text columns, e.g. 'title' for title-only evaluation"
+    )
+    evaluation.set_defaults(handler=_eval)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m classifiers")
+    add_classifier_commands(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except ClassifierError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2

@@ -1,0 +1,121 @@
+"""The demand classifier (诉求分类): raw message text in, first-level category out.
+
+A trained `DemandClassifier` is read-only: `predict` touches no shared mutable state, so
+one instance may serve several executor threads at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Protocol
+
+import joblib
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+
+from classifiers.errors import ModelArtifactError
+from classifiers.features import DemandFeatures
+from classifiers.tokenise import DemandTokenizer
+
+MODELS_DIR = Path(__file__).resolve().parent / "models"
+DEFAULT_MODEL_PATH = MODELS_DIR / "demand_classifier.joblib"
+ARTIFACT_FORMAT = 1
+TOP_K = 3
+
+FloatArray = npt.NDArray[np.float64]
+
+
+class Scorer(Protocol):
+    """A fitted linear model (or ensemble) giving one score per category."""
+
+    def decision_function(self, features: sp.csr_matrix) -> FloatArray: ...
+
+
+class Calibrator(Protocol):
+    """Maps category scores to probabilities; trained on out-of-fold scores."""
+
+    def predict_proba(self, scores: FloatArray) -> FloatArray: ...
+
+
+@dataclass(frozen=True)
+class Prediction:
+    category: str
+    confidence: float
+    alternatives: tuple[tuple[str, float], ...]
+    model_version: str
+
+
+@dataclass
+class DemandClassifier:
+    """Tokeniser + features + scorer + calibrator, with per-category dispatch thresholds."""
+
+    tokenizer: DemandTokenizer
+    features: DemandFeatures
+    scorer: Scorer
+    calibrator: Calibrator
+    categories: tuple[str, ...]
+    thresholds: Mapping[str, float]
+    model_version: str
+    training_report: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Read-only view: callers must not tune thresholds on a shared instance.
+        self.thresholds = MappingProxyType(dict(self.thresholds))
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> DemandClassifier:
+        artifact_path = Path(path) if path is not None else DEFAULT_MODEL_PATH
+        try:
+            payload = joblib.load(artifact_path)
+        except FileNotFoundError as error:
+            raise ModelArtifactError(f"{artifact_path}: model artifact not found") from error
+        if not isinstance(payload, dict) or payload.get("format") != ARTIFACT_FORMAT:
+            raise ModelArtifactError(
+                f"{artifact_path}: not a demand classifier artifact of format {ARTIFACT_FORMAT}"
+            )
+        model = payload["model"]
+        if not isinstance(model, cls):
+            raise ModelArtifactError(f"{artifact_path}: artifact holds {type(model).__name__}")
+        return model
+
+    def save(self, path: str | Path) -> Path:
+        artifact_path = Path(path)
+        artifact_path.parent.mkdir(parents=True, exist_ok=True)
+        joblib.dump({"format": ARTIFACT_FORMAT, "model": self}, artifact_path, compress=3)
+        return artifact_path
+
+    def __getstate__(self) -> dict[str, Any]:
+        # MappingProxyType does not pickle; store thresholds as a plain dict
+        return {**self.__dict__, "thresholds": dict(self.thresholds)}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.thresholds = MappingProxyType(dict(self.thresholds))
+
+    def canonical(self, texts: Sequence[str]) -> list[str]:
+        return [self.tokenizer(text) for text in texts]
+
+    def predict_proba(self, texts: Sequence[str]) -> FloatArray:
+        """Calibrated probabilities, columns in `categories` order."""
+        features = self.features.transform(self.canonical(texts))
+        return self.calibrator.predict_proba(self.scorer.decision_function(features))
+
+    def predict(self, texts: Sequence[str]) -> list[Prediction]:
+        if not texts:
+            return []
+        probabilities = self.predict_proba(texts)
+        top = np.argsort(-probabilities, axis=1)[:, :TOP_K]
+        predictions = []
+        for row, order in zip(probabilities, top, strict=True):
+            alternatives = tuple((self.categories[i], float(row[i])) for i in order)
+            category, confidence = alternatives[0]
+            predictions.append(Prediction(category, confidence, alternatives, self.model_version))
+        return predictions
+
+    def is_confident(self, prediction: Prediction) -> bool:
+        """True when the prediction clears its category's auto-dispatch threshold."""
+        return prediction.confidence >= self.thresholds.get(prediction.category, 1.0)

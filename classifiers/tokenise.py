@@ -1,0 +1,63 @@
+"""Word segmentation (分词) shared by training and inference.
+
+The labelled corpus was segmented with jieba precise mode and stop words removed. At
+inference we see raw text, so both sides go through the same `DemandTokenizer`: training
+text is rebuilt raw-like by joining its tokens, then re-segmented here. rjieba (jieba-rs)
+gives the same segmentation as jieba precise mode on natural text at ~25x the speed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+import rjieba
+
+from classifiers.text import normalise_text
+
+# A token worth keeping holds at least one CJK character, Latin letter or digit;
+# punctuation and symbols carry nothing for the category.
+_CONTENT = re.compile(r"[\u4e00-\u9fff0-9A-Za-z]")
+_DIGITS = re.compile(r"\d+")
+
+
+def _segment(text: str) -> list[str]:
+    return rjieba.cut(text, True)
+
+
+class DemandTokenizer:
+    """Normalise, segment, drop stop words and punctuation, fold digit runs.
+
+    Picklable (a module-level class holding plain data) so it travels inside the model
+    artifact together with the stop words it was trained with.
+    """
+
+    def __init__(self, stop_words: Iterable[str] = ()) -> None:
+        self.stop_words = frozenset(stop_words)
+
+    def tokens(self, text: str) -> list[str]:
+        kept: list[str] = []
+        for token in _segment(normalise_text(text).lower()):
+            token = token.strip()
+            if not token or token in self.stop_words or not _CONTENT.search(token):
+                continue
+            # Numbers (house numbers, dates, amounts) are noise for the category and can be
+            # personal; a shape token keeps the fact that a number was there.
+            kept.append(_DIGITS.sub("0", token))
+        return kept
+
+    def __call__(self, text: str) -> str:
+        """Space-joined tokens: the canonical form both feature extractors read."""
+        return " ".join(self.tokens(text))
+
+
+def rejoin_segmented(text_seg: str) -> str:
+    """Rebuild raw-like text from a pre-segmented line so it can be re-segmented our way."""
+    return "".join(text_seg.split())
+
+
+def load_word_list(path: Path) -> list[str]:
+    """One entry per line; blank lines and lines starting with # are skipped."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip() and not line.startswith("#")]

@@ -1,0 +1,29 @@
+from classifiers.tokenise import DemandTokenizer, rejoin_segmented
+
+
+def test_tokenizer_is_deterministic() -> None:
+    tokenizer = DemandTokenizer(["的"])
+    text = "我们小区的物业公司乱收费，电梯坏了三个月没人修。"
+    assert {tokenizer(text) for _ in range(20)} == {tokenizer(text)}
+
+
+def test_tokenizer_drops_stop_words_and_punctuation() -> None:
+    tokens = DemandTokenizer(["的", "了"]).tokens("小区的电梯坏了！！")
+    assert "的" not in tokens
+    assert "了" not in tokens
+    assert "！" not in tokens
+    assert "电梯" in tokens
+
+
+def test_tokenizer_folds_numbers_to_a_shape() -> None:
+    tokens = DemandTokenizer().tokens("3栋1201室，电话13812345678")
+    assert all(not any(ch in token for ch in "123456789") for token in tokens)
+
+
+def test_tokenizer_sees_full_width_and_traditional_as_plain_text() -> None:
+    tokenizer = DemandTokenizer()
+    assert tokenizer("醫院電話ＡＢＣ") == tokenizer("医院电话abc")
+
+
+def test_rejoin_segmented_rebuilds_raw_like_text() -> None:
+    assert rejoin_segmented("小区 物业 乱收费 ") == "小区物业乱收费"
