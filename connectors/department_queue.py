@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import redis
 from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import ResponseError, TimeoutError as RedisTimeoutError
+from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from connectors.exceptions import QueueUnavailable
 
@@ -56,8 +57,9 @@ class PendingEntry:
 
 class DepartmentQueues:
     def __init__(self, client: redis.Redis, prefix: str = "hotline:queue:") -> None:
-        # decode_responses must be on: entries are read back as text
-        self._redis = client
+        # decode_responses must be on: entries are read back as text. redis-py's reply types
+        # cannot know that, so replies are read as Any and shaped here.
+        self._redis: Any = client
         self._prefix = prefix
         self._enqueue_once = client.register_script(_ENQUEUE_ONCE)
 
@@ -115,7 +117,7 @@ class DepartmentQueues:
         """Entries never delivered (waiting) and delivered but unacknowledged (pending)."""
         key = self.stream_key(unit)
         self._ensure_group(key)
-        for group in cast(list[dict[str, Any]], self._redis.xinfo_groups(key)):
+        for group in self._redis.xinfo_groups(key):
             if group["name"] == GROUP:
                 waiting = group.get("lag")
                 if waiting is None:  # Redis before 7 reports no lag: count past the cursor

@@ -156,7 +156,7 @@ def create_api(components: Components, submit: Submit) -> FastAPI:
                                 headers={"WWW-Authenticate": "Bearer"})
         return unit
 
-    Caller = Annotated[str, Depends(caller_unit)]
+    Caller = Annotated[str, Depends(caller_unit)]  # noqa: N806 (a type alias)
 
     def require_centre(unit: str) -> None:
         if unit != centre:
@@ -174,7 +174,8 @@ def create_api(components: Components, submit: Submit) -> FastAPI:
 
     @api.get("/readyz", tags=["probes"])
     async def readyz(response: Response) -> dict[str, str]:
-        checks = {"database": _check_database, "redis": components.redis.ping}
+        checks: dict[str, Callable[[], object]] = {"database": _check_database,
+                                                   "redis": components.redis.ping}
         result = {}
         for name, check in checks.items():
             try:
@@ -232,7 +233,8 @@ def create_api(components: Components, submit: Submit) -> FastAPI:
         if body.override and (body.override.category or body.override.unit):
             document["override"] = {**body.override.model_dump(), "agent_id": body.agent_id}
         try:  # the same validation as the stream's, so the desktop hears about errors at once
-            call = parse_call_document(document, config.hotlines, components.settings.max_text_chars)
+            call = parse_call_document(document, config.hotlines,
+                                       components.settings.max_text_chars)
         except MalformedCallRecord as exc:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
                                 {"reason": exc.reason.value, "detail": exc.detail}) from None

@@ -18,7 +18,6 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -134,13 +133,14 @@ def _metric_totals(port: int, name: str, label: str) -> dict[str, float]:
     """Sum of a counter by one label, read from the worker's /metrics."""
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
         text = response.read().decode("utf-8")
-    totals: Counter[str] = Counter()
+    totals: dict[str, float] = {}
     for line in text.splitlines():
         if line.startswith(name + "{"):
             labels, value = line[len(name) + 1:].rsplit("} ", 1)
             parts = dict(part.split("=", 1) for part in labels.split(",") if "=" in part)
-            totals[parts.get(label, "").strip('"')] += float(value)
-    return dict(totals)
+            key = parts.get(label, "").strip('"')
+            totals[key] = totals.get(key, 0.0) + float(value)
+    return totals
 
 
 def _print_summary(repository: TicketRepository, units: Mapping[str, Any],
@@ -163,5 +163,5 @@ def _print_summary(repository: TicketRepository, units: Mapping[str, Any],
         print("  triage reasons: " + ", ".join(f"{r} ×{n}" for r, n in sorted(triage.items())))
     print(f"\nDead letters: {int(sum(dead_letters.values()))}"
           f" (expected {expected['dead_letters']})")
-    for reason, count in sorted(dead_letters.items()):
-        print(f"  {int(count):4d}  {reason}")
+    for reason, total in sorted(dead_letters.items()):
+        print(f"  {int(total):4d}  {reason}")

@@ -6,9 +6,10 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import faust
+from faust.streams import Stream
 
 from router._aiokafka_fix import install_aiokafka_metadata_fix
 from router.bootstrap import Components
@@ -83,7 +84,8 @@ def create_app(components: Components) -> StreamApp:
 
     @app.agent(calls, name="intake")
     async def intake(stream: faust.StreamT[bytes]) -> None:
-        async for events in stream.take_events(kafka.batch_size, kafka.batch_window_seconds):
+        # take_events is on the implementation, not on faust's StreamT interface
+        async for events in cast(Stream[bytes], stream).take_events(kafka.batch_size, kafka.batch_window_seconds):
             records = [InboundRecord(_as_bytes(e.message.value), e.message.topic,
                                      e.message.partition, e.message.offset) for e in events]
             # The pipeline sorts every failure itself; this guard only keeps an unforeseen

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +19,9 @@ _CLAIMABLE = (TicketStatus.DISPATCHED.value, TicketStatus.AWAITING_TRIAGE.value)
 class TicketRepository:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
-        dialects = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+        # Both dialects' insert() offer ON CONFLICT DO NOTHING with RETURNING.
+        dialects: dict[str, Callable[..., Any]] = {"postgresql": postgresql.insert,
+                                                    "sqlite": sqlite.insert}
         if engine.dialect.name not in dialects:
             raise ValueError(f"unsupported database {engine.dialect.name!r}")
         self._insert = dialects[engine.dialect.name]

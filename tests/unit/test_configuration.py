@@ -30,7 +30,7 @@ def test_a_hotline_with_an_unknown_kind_is_reported_with_file_and_field(tmp_path
     hotlines = config_dir / "hotlines.toml"
     hotlines.write_text(hotlines.read_text(encoding="utf-8").replace(
         'kind = "hub"', 'kind = "central"'), encoding="utf-8")
-    with pytest.raises(ConfigurationError, match=r"hotlines.toml: hotline\[0\].kind: 'central'"):
+    with pytest.raises(ConfigurationError, match=r"hotlines\.toml: hotline\[0\]\.kind: 'central'"):
         load_router_config(config_dir)
 
 
@@ -39,7 +39,7 @@ def test_a_rule_naming_an_unknown_unit_is_reported(tmp_path: Path) -> None:
     routing = config_dir / "routing.toml"
     routing.write_text(routing.read_text(encoding="utf-8").replace(
         'unit = "transport"\n', 'unit = "transprot"\n'), encoding="utf-8")
-    with pytest.raises(ConfigurationError, match="routing.toml: rule transport names unknown"):
+    with pytest.raises(ConfigurationError, match=r"routing\.toml: rule transport names unknown"):
         load_router_config(config_dir)
 
 
@@ -48,7 +48,7 @@ def test_a_threshold_outside_zero_to_one_is_refused(tmp_path: Path) -> None:
     routing = config_dir / "routing.toml"
     routing.write_text(routing.read_text(encoding="utf-8").replace(
         "default_threshold = 0.55", "default_threshold = 5"), encoding="utf-8")
-    with pytest.raises(ConfigurationError, match="triage.default_threshold"):
+    with pytest.raises(ConfigurationError, match=r"triage\.default_threshold"):
         load_router_config(config_dir)
 
 

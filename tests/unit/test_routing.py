@@ -60,7 +60,8 @@ def test_low_confidence_goes_to_the_human_dispatchers_with_the_score() -> None:
     assert decision.disposition is Disposition.TRIAGE
     assert decision.unit == TABLE.dispatcher_unit
     assert decision.rule_id == "low-confidence"
-    assert "0.41" in decision.reason and "0.60" in decision.reason
+    assert "0.41" in decision.reason
+    assert "0.60" in decision.reason
 
 
 def test_an_agent_chosen_category_is_routed_even_at_low_model_confidence() -> None:

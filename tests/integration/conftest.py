@@ -1,0 +1,140 @@
+"""A running worker (the real `hotline-router worker` process) and clients to observe it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from router._aiokafka_fix import install_aiokafka_metadata_fix
+
+from connectors.department_queue import DepartmentQueues
+from router.access import UnitTokens
+from router.domain.tickets import Ticket
+from router.embedded import free_port, stop_process, wait_for_port
+from router.persistence.database import make_engine
+from router.persistence.tickets import TicketRepository
+from tests.conftest import Services, service_env
+
+pytestmark = pytest.mark.integration
+
+
+@dataclass
+class Worker:
+    env: dict[str, str]
+    api: str
+    repository: TicketRepository
+    queues: DepartmentQueues
+    redis: redis.Redis
+    tokens: UnitTokens
+    log_path: Path
+
+    def topic(self, name: str) -> str:
+        return self.env[f"HOTLINE_KAFKA_{name.upper()}_TOPIC"]
+
+    def publish(self, records: Sequence[tuple[str | None, bytes]]) -> None:
+        asyncio.run(_publish(self.env["HOTLINE_KAFKA_BOOTSTRAP"], self.topic("calls"), records))
+
+    def read_topic(self, name: str, at_least: int, timeout: float = 60) -> list[dict[str, Any]]:
+        return asyncio.run(_read(self.env["HOTLINE_KAFKA_BOOTSTRAP"], self.topic(name),
+                                 at_least, timeout))
+
+    def wait_for_tickets(self, call_ids: Sequence[str], timeout: float = 60) -> dict[str, Ticket]:
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.repository.find_by_call_ids(call_ids)
+            handed_off = {k: t for k, t in found.items() if t.handed_off_at is not None}
+            if len(handed_off) == len(set(call_ids)) or time.monotonic() > deadline:
+                return handed_off
+            time.sleep(0.2)
+
+    def request(self, method: str, path: str, body: Any = None, unit: str | None = None
+                ) -> tuple[int, Any]:
+        headers = {"Content-Type": "application/json"}
+        if unit is not None:
+            headers["Authorization"] = f"Bearer {self.tokens.issue(unit)}"
+        data = None if body is None else json.dumps(body, ensure_ascii=False).encode()
+        request = urllib.request.Request(self.api + path, data=data, method=method,
+                                         headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, json.load(response)
+        except urllib.error.HTTPError as error:
+            return error.code, json.load(error)
+
+
+async def _publish(bootstrap: str, topic: str,
+                   records: Sequence[tuple[str | None, bytes]]) -> None:
+    install_aiokafka_metadata_fix()
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        for key, value in records:
+            await producer.send_and_wait(topic, value, key=key.encode() if key else None)
+    finally:
+        await producer.stop()
+
+
+async def _read(bootstrap: str, topic: str, at_least: int, timeout: float
+                ) -> list[dict[str, Any]]:
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap,
+                                auto_offset_reset="earliest", enable_auto_commit=False)
+    await consumer.start()
+    messages: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while len(messages) < at_least and time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=500)
+            for records in batch.values():
+                messages += [json.loads(record.value) for record in records]
+    finally:
+        await consumer.stop()
+    return messages
+
+
+@pytest.fixture(scope="session")
+def worker(services: Services, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worker]:
+    state_dir = tmp_path_factory.mktemp("worker")
+    port = free_port()
+    env = service_env(services, state_dir, port)
+    log_path = state_dir / "worker.log"
+    with log_path.open("ab") as log_file:
+        process = subprocess.Popen([sys.executable, "-m", "router.cli", "worker"], env=env,
+                                   stdout=log_file, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, start_new_session=True)
+    client = redis.Redis.from_url(services.redis_url, decode_responses=True)
+    try:
+        wait_for_port(port, 120, process, "worker", log_path)
+        _wait_ready(f"http://127.0.0.1:{port}/readyz", 60)
+        yield Worker(env=env, api=f"http://127.0.0.1:{port}",
+                     repository=TicketRepository(make_engine(services.database_url)),
+                     queues=DepartmentQueues(client, env["HOTLINE_REDIS_QUEUE_PREFIX"]),
+                     redis=client, tokens=UnitTokens(env["HOTLINE_API_UNIT_TOKEN_SECRET"]),
+                     log_path=log_path)
+    finally:
+        stop_process(process, timeout=20)
+        client.close()
+        print(f"worker log: {log_path}")  # pytest shows it for a failing session
+
+
+def _wait_ready(url: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{url} not ready in {timeout} s")

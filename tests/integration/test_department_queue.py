@@ -1,0 +1,57 @@
+"""Department queues on real Redis Streams: idempotent enqueue, claim, ack, pending."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+import redis
+
+from connectors.department_queue import DepartmentQueues, QueueEntry
+from tests.conftest import Services
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def queues(services: Services, request: pytest.FixtureRequest) -> Iterator[DepartmentQueues]:
+    client = redis.Redis.from_url(services.redis_url, decode_responses=True)
+    yield DepartmentQueues(client, f"{services.run_id}:{request.node.name}:")
+    client.close()
+
+
+def entry(ticket_id: str, unit: str = "transport") -> QueueEntry:
+    return QueueEntry(unit=unit, ticket_id=ticket_id, fields={"category": "交通运输"})
+
+
+def test_enqueueing_a_ticket_again_does_not_add_a_second_entry(queues: DepartmentQueues
+                                                               ) -> None:
+    assert queues.enqueue([entry("T1"), entry("T2")]) == 2
+    assert queues.enqueue([entry("T1"), entry("T2"), entry("T3")]) == 1
+    assert [e.ticket_id for e in reversed(queues.entries("transport"))] == ["T1", "T2", "T3"]
+
+
+def test_claimed_work_stays_pending_until_acknowledged(queues: DepartmentQueues) -> None:
+    queues.enqueue([entry("T1"), entry("T2"), entry("T3")])
+    first = queues.claim("transport", "staff-a", 2)
+    assert [c.ticket_id for c in first] == ["T1", "T2"]
+    assert queues.depth("transport") == {"waiting": 1, "pending": 2}
+    assert {p.consumer for p in queues.pending("transport")} == {"staff-a"}
+    assert queues.acknowledge("transport", [first[0].entry_id]) == 1
+    assert queues.depth("transport") == {"waiting": 1, "pending": 1}
+
+
+def test_work_left_idle_by_a_colleague_can_be_taken_over(queues: DepartmentQueues) -> None:
+    queues.enqueue([entry("T1")])
+    queues.claim("transport", "staff-a", 1)
+    time.sleep(0.05)
+    taken = queues.claim("transport", "staff-b", 1, reclaim_idle_seconds=0.01)
+    assert [c.ticket_id for c in taken] == ["T1"]
+    assert [p.consumer for p in queues.pending("transport")] == ["staff-b"]
+
+
+def test_each_unit_has_a_queue_of_its_own(queues: DepartmentQueues) -> None:
+    queues.enqueue([entry("T1", "transport"), entry("T2", "education")])
+    assert [c.ticket_id for c in queues.claim("education", "staff", 10)] == ["T2"]
+    assert [c.ticket_id for c in queues.claim("transport", "staff", 10)] == ["T1"]

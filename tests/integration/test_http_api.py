@@ -1,0 +1,123 @@
+"""The agent desktop and the department side, over HTTP, against the running worker."""
+
+from __future__ import annotations
+
+import urllib.request
+
+import pytest
+
+from router.domain.routing import Disposition
+from tests.conftest import Services
+from tests.integration.conftest import Worker
+
+pytestmark = pytest.mark.integration
+CENTRE = "dispatch-center"
+NOISE = "七里河区某工地夜间施工噪音扰民，凌晨两点还在作业，严重影响居民休息，请城建部门查处。"
+
+
+def test_an_agent_creates_a_ticket_over_http_and_hears_where_it_went(
+        worker: Worker, services: Services) -> None:
+    call_id = f"{services.run_id}-desk-1"
+    status, body = worker.request("POST", "/api/v1/calls", {
+        "call_id": call_id, "hotline": "12345", "text": NOISE, "place_text": "七里河区",
+        "caller_contact": "13900005678", "agent_id": "A017"}, unit=CENTRE)
+    assert status == 201, body
+    assert body["state"] == "ticketed"
+    ticket = body["ticket"]
+    assert ticket["call_id"] == call_id
+    assert ticket["disposition"] == Disposition.DISPATCHED.value
+    stored = worker.repository.find_by_call_ids([call_id])[call_id]
+    assert stored.unit == ticket["unit"]
+    status, again = worker.request("POST", "/api/v1/calls", {
+        "call_id": call_id, "hotline": "12345", "text": NOISE}, unit=CENTRE)
+    assert status == 201
+    assert again["ticket"]["ticket_id"] == ticket["ticket_id"]  # a retry is not a new ticket
+
+
+def test_an_agents_override_is_recorded_beside_the_models_suggestion(
+        worker: Worker, services: Services) -> None:
+    call_id = f"{services.run_id}-desk-override"
+    status, body = worker.request("POST", "/api/v1/calls", {
+        "call_id": call_id, "text": NOISE, "place_text": "七里河区", "agent_id": "A018",
+        "override": {"category": "环境保护"}}, unit=CENTRE)
+    assert status == 201, body
+    ticket = worker.repository.find_by_call_ids([call_id])[call_id]
+    assert ticket.category == "环境保护"
+    assert ticket.unit == "ecology-environment"
+    assert ticket.override_agent_id == "A018"
+    assert ticket.suggested_category  # the model's own answer is kept as training data
+    if ticket.suggested_category != "环境保护":
+        assert {"text": NOISE, "label": "环境保护"} in worker.repository.corrections()
+
+
+def test_a_suggestion_comes_back_while_the_agent_is_typing(worker: Worker) -> None:
+    status, body = worker.request("POST", "/api/v1/suggestions", {
+        "text": "家里突然停电了，整栋楼都没电，请供电公司尽快抢修。", "place_text": "西固区"},
+        unit=CENTRE)
+    assert status == 200, body
+    assert body["urgency"] == "24h"
+    assert body["area"] == "xigu"
+    assert body["alternatives"][0]["category"] == body["category"]
+    assert body["model_version"]
+    assert body["unit"]
+    assert body["reason"]
+
+
+def test_an_invalid_call_is_refused_with_the_reason(worker: Worker) -> None:
+    status, body = worker.request("POST", "/api/v1/calls", {
+        "hotline": "99999", "text": "有事反映"}, unit=CENTRE)
+    assert status == 422
+    assert body["detail"]["reason"] == "unknown_hotline"
+    status, _ = worker.request("POST", "/api/v1/calls", {"hotline": "12345"}, unit=CENTRE)
+    assert status == 422
+
+
+def test_a_unit_claims_and_acknowledges_its_own_tickets_and_cannot_see_others(
+        worker: Worker, services: Services) -> None:
+    call_id = f"{services.run_id}-desk-claim"
+    status, body = worker.request("POST", "/api/v1/calls", {
+        "call_id": call_id, "place_text": "安宁区",
+        "text": "小区供暖温度只有十二度，暖气片不热，家中老人受冻，请尽快处理。"}, unit=CENTRE)
+    assert status == 201, body
+    unit = body["ticket"]["unit"]
+    other = "education" if unit != "education" else "transport"
+
+    assert worker.request("GET", f"/api/v1/units/{unit}/queue", unit=other)[0] == 403
+    assert worker.request("GET", f"/api/v1/units/{unit}/queue")[0] == 401
+
+    claimed_ids: list[str] = []
+    entry_ids: list[str] = []
+    for _ in range(20):  # earlier tests may have queued tickets for this unit too
+        status, claimed = worker.request("POST", f"/api/v1/units/{unit}/claims",
+                                         {"consumer": "staff-1", "count": 10}, unit=unit)
+        assert status == 200
+        if not claimed:
+            break
+        claimed_ids += [c["ticket"]["call_id"] for c in claimed]
+        entry_ids += [c["entry_id"] for c in claimed]
+    assert call_id in claimed_ids
+    ticket = worker.repository.find_by_call_ids([call_id])[call_id]
+    assert (ticket.status.value, ticket.claimed_by) == ("claimed", "staff-1")
+
+    status, queue = worker.request("GET", f"/api/v1/units/{unit}/queue", unit=unit)
+    assert status == 200
+    assert queue["pending"] >= 1
+    status, acked = worker.request("POST", f"/api/v1/units/{unit}/acks",
+                                   {"entry_ids": entry_ids}, unit=unit)
+    assert (status, acked["acknowledged"]) == (200, len(entry_ids))
+    status, queue = worker.request("GET", f"/api/v1/units/{unit}/queue", unit=unit)
+    assert queue["pending"] == 0
+
+
+def test_metrics_and_the_openapi_description_are_served(worker: Worker) -> None:
+    status, spec = worker.request("GET", "/openapi.json")
+    assert status == 200
+    assert "/api/v1/calls" in spec["paths"]
+    assert "/api/v1/units/{unit}/claims" in spec["paths"]
+    with urllib.request.urlopen(worker.api + "/metrics", timeout=10) as response:
+        metrics = response.read().decode()
+    for name in ("hotline_calls_received_total{", "hotline_tickets_dispatched_total{",
+                 "hotline_processing_latency_seconds_bucket{", "hotline_queue_pending{"):
+        assert name in metrics
+    assert "13900005678" not in metrics
+    assert "13800001234" not in metrics

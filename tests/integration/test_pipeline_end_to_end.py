@@ -1,0 +1,100 @@
+"""Calls in, tickets out: the real worker against the real broker, Redis and database."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+from router.config_files import load_router_config
+from router.domain.routing import Disposition
+from tests.conftest import Services
+from tests.integration.conftest import Worker
+
+pytestmark = pytest.mark.integration
+ROUTING = load_router_config().routing
+
+
+def call(call_id: str, text: str, **fields: object) -> tuple[str, bytes]:
+    record = {"call_id": call_id, "hotline": "12345", "channel": "phone",
+              "received_at": "2026-11-29T09:00:00+08:00", "caller_contact": "13800001234",
+              "text": text, **fields}
+    return call_id, json.dumps(record, ensure_ascii=False).encode("utf-8")
+
+
+def queue_ticket_ids(worker: Worker, unit: str) -> list[str]:
+    key = worker.queues.stream_key(unit)
+    return [fields["ticket_id"] for _, fields in worker.redis.xrange(key)]
+
+
+def test_a_published_call_becomes_one_ticket_and_one_entry_in_its_units_queue(
+        worker: Worker, services: Services) -> None:
+    call_id = f"{services.run_id}-wages"
+    worker.publish([call(call_id, "市民来电反映，其在某建筑公司务工，公司拖欠三个月工资共计两万元，"
+                                  "多次讨要未果，请求劳动监察部门帮助追讨欠薪。",
+                         place_text="七里河区")])
+    ticket = worker.wait_for_tickets([call_id])[call_id]
+    assert ticket.category == "劳动和社会保障"
+    assert ticket.disposition is Disposition.DISPATCHED
+    assert ticket.unit == "human-resources"
+    assert ticket.area == "qilihe"
+    assert ticket.rule_id == "labour-social-security"
+    assert queue_ticket_ids(worker, ticket.unit).count(ticket.ticket_id) == 1
+    events = worker.repository.events(ticket.ticket_id)
+    assert [e["kind"] for e in events] == ["created"]
+    assert events[0]["detail"]["rule_id"] == "labour-social-security"
+
+
+def test_the_same_record_published_twice_makes_one_ticket(
+        worker: Worker, services: Services) -> None:
+    record = call(f"{services.run_id}-twice",
+                  "小区垃圾堆放多日无人清运，气味很大，请环卫部门处理。", place_text="安宁区")
+    worker.publish([record, record])
+    later = f"{services.run_id}-after-twice"
+    worker.publish([record, call(later, "公交车司机不按站点停车，乘客无法上车，请交通部门管理。")])
+    tickets = worker.wait_for_tickets([record[0], later])
+    ticket = tickets[record[0]]
+    assert len(worker.repository.find_by_call_ids([record[0]])) == 1
+    assert queue_ticket_ids(worker, ticket.unit).count(ticket.ticket_id) == 1
+    announced = [e for e in worker.read_topic("ticket_events", at_least=1)
+                 if e["call_id"] == record[0]]
+    assert len(announced) >= 1  # at-least-once: consumers key on ticket_id
+    assert {e["ticket_id"] for e in announced} == {ticket.ticket_id}
+
+
+def test_a_malformed_record_is_dead_lettered_with_its_reason_and_the_rest_go_on(
+        worker: Worker, services: Services) -> None:
+    before = call(f"{services.run_id}-before-bad",
+                  "学校周边商铺向学生出售三无食品，请市场监管部门查处。")
+    after = call(f"{services.run_id}-after-bad",
+                 "某医院收费不透明，检查费用明显高于公示标准，请卫健部门核查。")
+    bad_json = b'{"call_id": "' + services.run_id.encode() + b'-broken", "text": '
+    unknown = call(f"{services.run_id}-unknown-line", "有问题反映", hotline="99999")
+    worker.publish([before, (None, bad_json), unknown, (None, b"\xff\xfe\x00bad"), after])
+    assert set(worker.wait_for_tickets([before[0], after[0]])) == {before[0], after[0]}
+    dead = worker.read_topic("dead_letter", at_least=3)
+    mine = {base64.b64decode(d["payload_base64"]): d for d in dead}
+    assert mine[bad_json]["reason"] == "not_json"
+    assert mine[unknown[1]]["reason"] == "unknown_hotline"
+    assert "99999" in mine[unknown[1]]["detail"]
+    assert mine[b"\xff\xfe\x00bad"]["reason"] == "bad_encoding"
+    assert mine[bad_json]["source"]["topic"] == worker.topic("calls")
+    assert worker.repository.find_by_call_ids([unknown[0]]) == {}
+
+
+def test_an_emergency_call_is_transferred_not_queued(worker: Worker, services: Services
+                                                     ) -> None:
+    call_id = f"{services.run_id}-fire"
+    worker.publish([call(call_id, "紧急！城关区某小区3号楼起火了，浓烟很大，有人被困在楼上！",
+                         place_text="城关区")])
+    ticket = worker.wait_for_tickets([call_id])[call_id]
+    assert ticket.disposition is Disposition.TRANSFERRED
+    assert ticket.emergency_service == "119"
+    assert ticket.unit == "fire-119"
+    transfers = [t for t in worker.read_topic("transfers", at_least=1) if t["call_id"] == call_id]
+    assert transfers
+    assert transfers[0]["service"] == "119"
+    assert transfers[0]["caller_contact"] == "13800001234"  # the line must be able to call back
+    for unit in ROUTING.units:
+        assert ticket.ticket_id not in queue_ticket_ids(worker, unit)
