@@ -15,14 +15,14 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Response, status
+from fastapi import Depends, FastAPI, Header, HTTPException, Request, Response, status
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 
-from classifiers import mask_personal_data
 from connectors.exceptions import MalformedCallRecord
 from connectors.intake.json_calls import parse_call_document
+from router.access import UnitTokens
 from router.bootstrap import Components
 from router.domain.calls import CallRecord, Channel
 from router.domain.tickets import Ticket
@@ -129,6 +129,21 @@ class QueueOut(BaseModel):
     recent_entries: list[dict[str, Any]]
 
 
+def caller_unit(request: Request,
+                authorization: Annotated[str | None, Header()] = None) -> str:
+    """The unit whose token came with the request; 401 without a valid one."""
+    token = (authorization or "").removeprefix("Bearer ").strip()
+    tokens: UnitTokens = request.app.state.unit_tokens
+    unit = tokens.unit_of(token) if token else None
+    if unit is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "a valid unit token is required",
+                            headers={"WWW-Authenticate": "Bearer"})
+    return unit
+
+
+Caller = Annotated[str, Depends(caller_unit)]
+
+
 def _ticket_out(ticket: Ticket) -> TicketOut:
     return TicketOut(
         ticket_id=ticket.ticket_id, call_id=ticket.call_id, hotline=ticket.hotline,
@@ -148,16 +163,7 @@ def create_api(components: Components, submit: Submit) -> FastAPI:
     config, repository, queues = components.config, components.repository, components.queues
     centre = config.routing.dispatcher_unit
 
-    def caller_unit(authorization: Annotated[str | None, Header()] = None) -> str:
-        token = (authorization or "").removeprefix("Bearer ").strip()
-        unit = components.unit_tokens.unit_of(token) if token else None
-        if unit is None:
-            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "a valid unit token is required",
-                                headers={"WWW-Authenticate": "Bearer"})
-        return unit
-
-    Caller = Annotated[str, Depends(caller_unit)]  # noqa: N806 (a type alias)
-
+    api.state.unit_tokens = components.unit_tokens
     def require_centre(unit: str) -> None:
         if unit != centre:
             raise HTTPException(status.HTTP_403_FORBIDDEN, "only the dispatch centre may do this")
@@ -298,8 +304,3 @@ def create_api(components: Components, submit: Submit) -> FastAPI:
                                                         body.entry_ids)}
 
     return api
-
-
-def masked(value: str | None) -> str | None:
-    """For logs: never print a phone or ID number."""
-    return mask_personal_data(value) if value else value

@@ -48,6 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings()
     logging.basicConfig(level=settings.log_level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per plugin otherwise
     handler = _HANDLERS.get(args.command)
     if handler is None:  # a classifier command: it set its own handler
         return int(args.handler(args) or 0)
