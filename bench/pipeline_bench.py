@@ -1,0 +1,136 @@
+"""End-to-end throughput of the worker: records on the intake topic → tickets handed off.
+
+    python bench/pipeline_bench.py --calls 20000 --runs 3
+
+Uses the services the environment names (HOTLINE_KAFKA_BOOTSTRAP, HOTLINE_REDIS_URL,
+HOTLINE_DATABASE_URL) and starts the embedded ones for the rest. Each run gets topics, a
+consumer group, queues and call ids of its own, and a fresh worker process. The sample calls
+are cycled with new call ids; the file's malformed records are dead-lettered as they would be.
+Prints one JSON line per run and a summary with the median.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from sqlalchemy import text
+
+from connectors.intake.replay import read_replay_file
+from router.demo import SAMPLE_CALLS
+from router.embedded import embedded_services, free_port, stop_process, wait_for_port
+from router.persistence.database import make_engine, upgrade_schema
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.conftest import Services, service_env  # noqa: E402
+
+
+def records(prefix: str, count: int) -> list[tuple[str, bytes]]:
+    valid = []
+    for _, raw in read_replay_file(SAMPLE_CALLS):
+        try:
+            document = json.loads(raw)
+        except ValueError:
+            continue
+        if isinstance(document, dict) and isinstance(document.get("text"), str) and \
+                document.get("call_id") and len(document["text"]) < 4000 and \
+                document.get("hotline") != "99999" and document.get("channel") != "fax" \
+                and document["text"].strip():
+            valid.append(document)
+    out = []
+    for i in range(count):
+        document = dict(valid[i % len(valid)], call_id=f"{prefix}-{i}")
+        out.append((document["call_id"], json.dumps(document, ensure_ascii=False).encode()))
+    return out
+
+
+async def publish(bootstrap: str, topic: str, batch: list[tuple[str, bytes]]) -> None:
+    from aiokafka import AIOKafkaProducer
+
+    from router._aiokafka_fix import install_aiokafka_metadata_fix
+
+    install_aiokafka_metadata_fix()
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=10,
+                                max_batch_size=256 * 1024)
+    await producer.start()
+    try:
+        futures = [await producer.send(topic, value, key=key.encode()) for key, value in batch]
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+
+
+def one_run(services: Services, count: int, state_dir: Path) -> dict[str, float]:
+    port = free_port()
+    env = service_env(services, state_dir, port)
+    env["HOTLINE_LOG_LEVEL"] = "WARNING"
+    log_path = state_dir / "worker.log"
+    with log_path.open("ab") as log_file:
+        worker = subprocess.Popen([sys.executable, "-m", "router.cli", "worker"], env=env,
+                                  stdout=log_file, stderr=subprocess.STDOUT,
+                                  start_new_session=True)
+    engine = make_engine(services.database_url)
+    try:
+        wait_for_port(port, 120, worker, "worker", log_path)
+        batch = records(services.run_id, count)
+        started = time.perf_counter()
+        asyncio.run(publish(services.kafka_bootstrap, env["HOTLINE_KAFKA_CALLS_TOPIC"], batch))
+        published = time.perf_counter() - started
+        query = text("SELECT count(*) FROM tickets WHERE call_id LIKE :p"
+                     " AND handed_off_at IS NOT NULL")
+        done = 0
+        deadline = time.monotonic() + 1800
+        while done < count and time.monotonic() < deadline:
+            time.sleep(0.25)
+            with engine.connect() as connection:
+                done = int(connection.execute(query, {"p": f"{services.run_id}-%"}).scalar_one())
+        elapsed = time.perf_counter() - started
+        return {"calls": count, "tickets": done, "publish_seconds": round(published, 2),
+                "seconds": round(elapsed, 2), "tickets_per_second": round(done / elapsed, 1)}
+    finally:
+        stop_process(worker, timeout=20)
+        engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--calls", type=int, default=20000)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    state_dir = Path(tempfile.mkdtemp(prefix="hotline-bench-"))
+    kafka = os.environ.get("HOTLINE_KAFKA_BOOTSTRAP")
+    redis_url = os.environ.get("HOTLINE_REDIS_URL")
+    database = os.environ.get("HOTLINE_DATABASE_URL") or f"sqlite:///{state_dir / 'bench.db'}"
+    upgrade_schema(make_engine(database))
+    results = []
+    with embedded_services(state_dir, need_broker=not kafka, need_redis=not redis_url) as emb:
+        for run in range(args.runs):
+            services = Services(
+                kafka_bootstrap=kafka or str(emb.kafka_bootstrap),
+                broker_profile="tansu" if emb.kafka_bootstrap else os.environ.get(
+                    "HOTLINE_KAFKA_BROKER_PROFILE", "apache"),
+                redis_url=redis_url or str(emb.redis_url), database_url=database,
+                run_id=f"b{uuid.uuid4().hex[:8]}")
+            run_dir = state_dir / f"run{run}"
+            run_dir.mkdir()
+            result = one_run(services, args.calls, run_dir)
+            print(json.dumps(result))
+            results.append(result)
+    rates = [r["tickets_per_second"] for r in results]
+    print(json.dumps({"broker": "embedded Tansu" if not kafka else kafka,
+                      "database": database.split(":")[0], "runs": len(rates),
+                      "median_tickets_per_second": statistics.median(rates),
+                      "min": min(rates), "max": max(rates)}))
+
+
+if __name__ == "__main__":
+    main()
