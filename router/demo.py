@@ -43,6 +43,8 @@ _DESK_CALL = {
 
 
 def run_demo(settings: Settings, once: bool, calls_file: Path | None = None) -> int:
+    # SIGTERM unwinds like Ctrl-C, so the worker, broker and Redis are always stopped in order.
+    signal.signal(signal.SIGTERM, _interrupt)
     calls_file = calls_file or SAMPLE_CALLS
     state_dir = Path(tempfile.mkdtemp(prefix="hotline-demo-"))
     expected = _expected_outcomes(calls_file, settings)
@@ -89,10 +91,22 @@ def run_demo(settings: Settings, once: bool, calls_file: Path | None = None) -> 
                 return 0
             print(f"\nServing the API at http://127.0.0.1:{port}/docs and metrics at"
                   f" /metrics. Dispatch-centre token: {token}\nCtrl-C to stop.")
-            signal.sigwait({signal.SIGINT, signal.SIGTERM})
+            return _serve_until_interrupted(worker, log_path)
+        except KeyboardInterrupt:
             return 0
         finally:
             stop_process(worker, timeout=20)
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _serve_until_interrupted(worker: subprocess.Popen[bytes], log_path: Path) -> int:
+    while worker.poll() is None:
+        time.sleep(0.5)
+    print(f"demo: the worker exited with {worker.returncode}; see {log_path}")
+    return 1
 
 
 def _expected_outcomes(calls_file: Path, settings: Settings) -> dict[str, int]:
