@@ -31,7 +31,7 @@ from router.embedded import embedded_services, free_port, stop_process, wait_for
 from router.persistence.database import make_engine, upgrade_schema
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.conftest import Services, service_env  # noqa: E402
+from tests.conftest import Services, service_env
 
 
 def records(prefix: str, count: int) -> list[tuple[str, bytes]]:
@@ -126,7 +126,7 @@ def main() -> None:
             print(json.dumps(result))
             results.append(result)
     rates = [r["tickets_per_second"] for r in results]
-    print(json.dumps({"broker": "embedded Tansu" if not kafka else kafka,
+    print(json.dumps({"broker": kafka if kafka else "embedded Tansu",
                       "database": database.split(":")[0], "runs": len(rates),
                       "median_tickets_per_second": statistics.median(rates),
                       "min": min(rates), "max": max(rates)}))

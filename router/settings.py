@@ -56,7 +56,8 @@ class ApiSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
     unit_token_secret: SecretStr = Field(
-        SecretStr("change-me"), description="signs the per-unit access tokens")
+        SecretStr("change-me"),
+        description="signs the per-unit access tokens; must be changed for a real database")
     intake_wait_seconds: float = Field(
         5.0, ge=0, description="how long POST /calls waits for the ticket before answering 202")
 

@@ -71,8 +71,21 @@ def with_embedded(settings: Settings, kafka_bootstrap: str | None,
     return settings.model_copy(update=updates)
 
 
+DEFAULT_TOKEN_SECRET = "change-me"
+
+
+def refuse_default_secret(settings: Settings) -> None:
+    """A real database means real citizens: the unit tokens must not be forgeable."""
+    url = settings.database.url.get_secret_value() if settings.database.url else "sqlite"
+    secret = settings.api.unit_token_secret.get_secret_value()
+    if not url.startswith("sqlite") and secret == DEFAULT_TOKEN_SECRET:
+        raise SystemExit("HOTLINE_API_UNIT_TOKEN_SECRET is still the default: set a long random"
+                         " secret before pointing the worker at a real database")
+
+
 def run_worker(settings: Settings) -> None:
     """Run until SIGINT/SIGTERM; embedded services start for any connection left unset."""
+    refuse_default_secret(settings)
     with embedded_services(settings.state_dir, need_broker=settings.kafka.bootstrap is None,
                            need_redis=settings.redis.url is None) as embedded:
         settings = with_embedded(settings, embedded.kafka_bootstrap, embedded.redis_url)
