@@ -85,7 +85,9 @@ def create_app(components: Components) -> StreamApp:
     @app.agent(calls, name="intake")
     async def intake(stream: faust.StreamT[bytes]) -> None:
         # take_events is on the implementation, not on faust's StreamT interface
-        async for events in cast(Stream[bytes], stream).take_events(kafka.batch_size, kafka.batch_window_seconds):
+        batches = cast(Stream[bytes], stream).take_events(kafka.batch_size,
+                                                           kafka.batch_window_seconds)
+        async for events in batches:
             records = [InboundRecord(_as_bytes(e.message.value), e.message.topic,
                                      e.message.partition, e.message.offset) for e in events]
             # The pipeline sorts every failure itself; this guard only keeps an unforeseen
