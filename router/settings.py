@@ -31,6 +31,8 @@ class KafkaSettings(BaseSettings):
     dead_letter_topic: str = "hotline.calls.dead-letter"
     ticket_events_topic: str = "hotline.ticket-events"
     transfers_topic: str = "hotline.emergency-transfers"
+    session_timeout_seconds: float = Field(
+        60.0, gt=0, description="a worker silent this long leaves the group (its partitions move)")
     batch_size: int = Field(200, ge=1, description="records handled together per batch")
     batch_window_seconds: float = Field(0.2, gt=0, description="longest wait to fill a batch")
 

@@ -69,7 +69,8 @@ def create_app(components: Components) -> StreamApp:
         producer_acks=-1,
         value_serializer="raw",
         key_serializer="raw",
-        **BROKER_PROFILES[kafka.broker_profile],
+        **{"broker_session_timeout": kafka.session_timeout_seconds,
+           **BROKER_PROFILES[kafka.broker_profile]},
     )
     calls = app.topic(kafka.calls_topic, value_type=bytes, value_serializer="raw")
     outbound: dict[Channel, faust.TopicT] = {

@@ -108,14 +108,9 @@ def worker(services: Services, tmp_path_factory: pytest.TempPathFactory) -> Iter
     port = free_port()
     env = service_env(services, state_dir, port)
     log_path = state_dir / "worker.log"
-    with log_path.open("ab") as log_file:
-        process = subprocess.Popen([sys.executable, "-m", "router.cli", "worker"], env=env,
-                                   stdout=log_file, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, start_new_session=True)
+    process = spawn_worker(env, log_path)
     client = redis.Redis.from_url(services.redis_url, decode_responses=True)
     try:
-        wait_for_port(port, 120, process, "worker", log_path)
-        _wait_ready(f"http://127.0.0.1:{port}/readyz", 60)
         yield Worker(env=env, api=f"http://127.0.0.1:{port}",
                      repository=TicketRepository(make_engine(services.database_url)),
                      queues=DepartmentQueues(client, env["HOTLINE_REDIS_QUEUE_PREFIX"]),
@@ -125,6 +120,22 @@ def worker(services: Services, tmp_path_factory: pytest.TempPathFactory) -> Iter
         stop_process(process, timeout=20)
         client.close()
         print(f"worker log: {log_path}")  # pytest shows it for a failing session
+
+
+def spawn_worker(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    """A `hotline-router worker` process, returned once its API answers /readyz."""
+    with log_path.open("ab") as log_file:
+        process = subprocess.Popen([sys.executable, "-m", "router.cli", "worker"], env=env,
+                                   stdout=log_file, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        port = int(env["HOTLINE_API_PORT"])
+        wait_for_port(port, 120, process, "worker", log_path)
+        _wait_ready(f"http://127.0.0.1:{port}/readyz", 60)
+    except BaseException:
+        stop_process(process)
+        raise
+    return process
 
 
 def _wait_ready(url: str, timeout: float) -> None:

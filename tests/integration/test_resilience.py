@@ -1,0 +1,120 @@
+"""Nothing lost, nothing twice: a Redis outage and a worker killed mid-stream."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+import redis
+
+from connectors.department_queue import DepartmentQueues
+from router.access import UnitTokens
+from router.embedded import free_port, start_redis, stop_process
+from router.persistence.database import make_engine
+from router.persistence.tickets import TicketRepository
+from tests.conftest import Services, service_env
+from tests.integration.conftest import Worker, spawn_worker
+
+pytestmark = pytest.mark.integration
+TEXTS = ["小区路灯不亮已有一周，晚上出行很不方便，请尽快维修。",
+         "某培训机构收费后停课，家长要求退费无人处理，请教育部门协调。",
+         "工厂夜间排放刺鼻气体，附近居民无法开窗，请环保部门检查。"]
+
+
+def calls(prefix: str, count: int) -> list[tuple[str | None, bytes]]:
+    return [(f"{prefix}-{i}", json.dumps({
+        "call_id": f"{prefix}-{i}", "hotline": "12345", "text": TEXTS[i % len(TEXTS)],
+        "place_text": "安宁区"}, ensure_ascii=False).encode()) for i in range(count)]
+
+
+def observer(services: Services, env: dict[str, str], redis_url: str, log_path: Path) -> Worker:
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    return Worker(env=env, api=f"http://127.0.0.1:{env['HOTLINE_API_PORT']}",
+                  repository=TicketRepository(make_engine(services.database_url)),
+                  queues=DepartmentQueues(client, env["HOTLINE_REDIS_QUEUE_PREFIX"]),
+                  redis=client, tokens=UnitTokens(env["HOTLINE_API_UNIT_TOKEN_SECRET"]),
+                  log_path=log_path)
+
+
+def queued_ticket_ids(worker: Worker) -> list[str]:
+    ids = []
+    for key in worker.redis.scan_iter(worker.queues.stream_key("*")):
+        if ":enqueued:" not in key:
+            ids += [fields["ticket_id"] for _, fields in worker.redis.xrange(key)]
+    return ids
+
+
+def test_a_redis_outage_delays_dispatch_but_loses_nothing(
+        services: Services, tmp_path: Path) -> None:
+    redis_port = free_port()
+    redis_url, redis_process = start_redis(tmp_path / "redis-a", redis_port)
+    env = service_env(services, tmp_path, free_port())
+    env.update({"HOTLINE_REDIS_URL": redis_url,
+                "HOTLINE_KAFKA_APP_ID": f"{services.run_id}-outage",
+                "HOTLINE_KAFKA_CALLS_TOPIC": f"{services.run_id}.outage.calls"})
+    worker_process = spawn_worker(env, tmp_path / "worker.log")
+    watch = observer(services, env, redis_url, tmp_path / "worker.log")
+    prefix = f"{services.run_id}-outage"
+    try:
+        first = calls(prefix + "-a", 3)
+        watch.publish(first)
+        assert len(watch.wait_for_tickets([k for k, _ in first if k])) == 3
+
+        stop_process(redis_process)
+        during = calls(prefix + "-b", 3)
+        watch.publish(during)
+        time.sleep(5)
+        stuck = watch.repository.find_by_call_ids([k for k, _ in during if k])
+        assert all(t.handed_off_at is None for t in stuck.values())
+
+        # Redis comes back where it was, with its append-only file.
+        redis_url_again, redis_process = start_redis(tmp_path / "redis-a", redis_port)
+        assert redis_url_again == redis_url
+        done = watch.wait_for_tickets([k for k, _ in during if k], timeout=90)
+        assert len(done) == 3
+        queued = queued_ticket_ids(watch)
+        for ticket in [*done.values()]:
+            assert queued.count(ticket.ticket_id) == 1
+        with open(tmp_path / "worker.log", encoding="utf-8") as log:
+            assert "retrying" in log.read()
+    finally:
+        stop_process(worker_process, timeout=20)
+        stop_process(redis_process)
+        watch.redis.close()
+
+
+def test_a_worker_killed_mid_stream_leaves_every_call_with_exactly_one_ticket(
+        services: Services, tmp_path: Path) -> None:
+    env = service_env(services, tmp_path, free_port())
+    env.update({"HOTLINE_KAFKA_APP_ID": f"{services.run_id}-kill",
+                "HOTLINE_KAFKA_CALLS_TOPIC": f"{services.run_id}.kill.calls",
+                "HOTLINE_REDIS_QUEUE_PREFIX": f"{services.run_id}:kill:queue:",
+                "HOTLINE_KAFKA_BATCH_SIZE": "20",
+                # the killed member holds its partitions until its session times out
+                "HOTLINE_KAFKA_SESSION_TIMEOUT_SECONDS": "10"})
+    log_path = tmp_path / "worker.log"
+    worker_process = spawn_worker(env, log_path)
+    watch = observer(services, env, services.redis_url, log_path)
+    records = calls(f"{services.run_id}-kill", 600)
+    call_ids = [k for k, _ in records if k]
+    try:
+        watch.publish(records)
+        deadline = time.monotonic() + 60
+        while len(watch.repository.find_by_call_ids(call_ids)) < 50:
+            assert time.monotonic() < deadline, "the worker made no progress"
+            time.sleep(0.05)
+        os.killpg(worker_process.pid, signal.SIGKILL)  # no chance to commit or clean up
+        worker_process.wait(10)
+
+        worker_process = spawn_worker(env, log_path)
+        done = watch.wait_for_tickets(call_ids, timeout=180)
+        assert len(done) == len(call_ids)
+        queued = queued_ticket_ids(watch)
+        assert sorted(queued) == sorted(t.ticket_id for t in done.values())
+    finally:
+        stop_process(worker_process, timeout=20)
+        watch.redis.close()
