@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 import redis
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from router._aiokafka_fix import install_aiokafka_metadata_fix
 
 from connectors.department_queue import DepartmentQueues
+from router._aiokafka_fix import install_aiokafka_metadata_fix
 from router.access import UnitTokens
 from router.domain.tickets import Ticket
 from router.embedded import free_port, stop_process, wait_for_port
