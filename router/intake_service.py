@@ -6,6 +6,7 @@ stall the stream's event loop.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,8 +15,13 @@ from router.config_files import RouterConfig
 from router.domain.calls import CallRecord
 from router.domain.routing import RoutingDecision, RoutingRequest
 from router.domain.tickets import Ticket, initial_status, ticket_id_for
-from router.persistence.tickets import TicketRepository
-from router.ports import ClassifierLike, PredictionLike, UrgencyLike, UrgencyRulesLike
+from router.ports import (
+    ClassifierLike,
+    PredictionLike,
+    TicketStore,
+    UrgencyLike,
+    UrgencyRulesLike,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +48,7 @@ def _utcnow() -> datetime:
 
 class IntakeService:
     def __init__(self, config: RouterConfig, classifier: ClassifierLike,
-                 urgency_rules: UrgencyRulesLike, repository: TicketRepository,
+                 urgency_rules: UrgencyRulesLike, repository: TicketStore,
                  clock: Callable[[], datetime] = _utcnow) -> None:
         self._config = config
         self._classifier = classifier
@@ -74,25 +80,38 @@ class IntakeService:
         ))
         return Assessment(prediction, urgency, area, threshold, decision, category)
 
-    def record(self, calls: Sequence[CallRecord]) -> list[CallOutcome]:
-        """A ticket for each call, creating only those whose call id is new."""
+    def record(self, calls: Sequence[CallRecord],
+               observe: Callable[[str, float], None] = lambda _stage, _seconds: None,
+               ) -> list[CallOutcome]:
+        """A ticket for each call, creating only those whose call id is new.
+
+        `observe(stage, seconds)` hears how long classification and persistence took.
+        """
+        started = time.perf_counter()
         unique: dict[str, CallRecord] = {}
         for call in calls:
             unique.setdefault(call.call_id, call)
         existing = self._repository.find_by_call_ids(unique)
         new_calls = [call for call_id, call in unique.items() if call_id not in existing]
         now = self._clock()
+        classify_started = time.perf_counter()
         new_tickets = [self._ticket(call, assessment, now) for call, assessment in zip(
             new_calls, self.assess(new_calls), strict=True)]
+        classify_seconds = time.perf_counter() - classify_started
+        observe("classify", classify_seconds)
         created = self._repository.create(new_tickets)
         lost_races = [t.call_id for t in new_tickets if t.call_id not in created]
         existing.update(self._repository.find_by_call_ids(lost_races))
-        by_call = {t.call_id: t for t in new_tickets if t.call_id in created}
+        fresh = {t.call_id: t for t in new_tickets if t.call_id in created}
         outcomes = []
-        for call in calls:  # one outcome per input record, duplicates included
-            fresh = by_call.pop(call.call_id, None)
-            ticket = fresh or existing[call.call_id]
-            outcomes.append(CallOutcome(ticket, created=fresh is not None))
+        for call in calls:  # one outcome per input record; only a call's first is "created"
+            ticket = fresh.pop(call.call_id, None)
+            if ticket is not None:
+                existing[call.call_id] = ticket
+                outcomes.append(CallOutcome(ticket, created=True))
+            else:
+                outcomes.append(CallOutcome(existing[call.call_id], created=False))
+        observe("persist", time.perf_counter() - started - classify_seconds)
         return outcomes
 
     def _ticket(self, call: CallRecord, assessment: Assessment, now: datetime) -> Ticket:

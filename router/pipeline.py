@@ -103,7 +103,7 @@ class IntakePipeline:
             return
         try:
             outcomes = await self._retrying("persist", lambda: asyncio.to_thread(
-                self._service.record, [call for _, call in calls]))
+                self._service.record, [call for _, call in calls], self._observe))
             await self._hand_off(outcomes)
         except TRANSIENT_ERRORS:
             raise  # _retrying only gives up on cancellation
@@ -120,6 +120,9 @@ class IntakePipeline:
             await self._dead_letter(record, RejectionReason.PROCESSING_FAILED, detail)
             return
         self._count(outcomes, report)
+
+    def _observe(self, stage: str, seconds: float) -> None:
+        self._metrics.processing_latency.labels(stage).observe(seconds)
 
     async def _hand_off(self, outcomes: Sequence[CallOutcome]) -> None:
         """Queue, transfer and announce every ticket not yet handed off, then mark it done.

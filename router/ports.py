@@ -1,9 +1,11 @@
-"""What the services need from the classifier, described structurally (no import of it)."""
+"""What the services need from the classifier and the ticket store, described structurally."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Protocol
+
+from router.domain.tickets import Ticket
 
 
 class PredictionLike(Protocol):
@@ -38,3 +40,8 @@ class UrgencyLike(Protocol):
 
 class UrgencyRulesLike(Protocol):
     def assess(self, text: str) -> UrgencyLike: ...
+
+
+class TicketStore(Protocol):
+    def find_by_call_ids(self, call_ids: Iterable[str]) -> dict[str, Ticket]: ...
+    def create(self, new_tickets: Sequence[Ticket]) -> set[str]: ...

@@ -1,0 +1,98 @@
+"""The intake use case with the shipped model and an in-memory ticket store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+
+import pytest
+
+from classifiers import DemandClassifier, UrgencyRules
+from router.config_files import load_router_config
+from router.domain.calls import CallRecord, Channel, Override
+from router.domain.routing import Disposition
+from router.domain.tickets import Ticket, TicketStatus
+from router.intake_service import IntakeService
+
+NOW = datetime(2026, 11, 29, 1, 0, tzinfo=UTC)
+
+
+class InMemoryTickets:
+    """The TicketStore port over a dict, with the same create-once rule as the database."""
+
+    def __init__(self) -> None:
+        self.by_call: dict[str, Ticket] = {}
+
+    def find_by_call_ids(self, call_ids: Iterable[str]) -> dict[str, Ticket]:
+        return {c: self.by_call[c] for c in call_ids if c in self.by_call}
+
+    def create(self, new_tickets: Sequence[Ticket]) -> set[str]:
+        created = {t.call_id for t in new_tickets if t.call_id not in self.by_call}
+        self.by_call.update({t.call_id: t for t in new_tickets if t.call_id in created})
+        return created
+
+
+@pytest.fixture(scope="module")
+def classifier() -> DemandClassifier:
+    return DemandClassifier.load()
+
+
+@pytest.fixture
+def service(classifier: DemandClassifier) -> IntakeService:
+    return IntakeService(load_router_config(), classifier, UrgencyRules.load(),
+                         InMemoryTickets(), clock=lambda: NOW)
+
+
+def call(call_id: str, text: str, **fields: object) -> CallRecord:
+    return CallRecord(call_id=call_id, hotline=str(fields.pop("hotline", "12345")),
+                      channel=Channel.PHONE, received_at=NOW, text=text, **fields)  # type: ignore[arg-type]
+
+
+WAGES = "公司拖欠我们三个月工资，老板一直推脱不给，请劳动监察部门帮助追讨。"
+
+
+def test_each_call_gets_one_ticket_and_a_repeat_in_the_same_batch_is_not_a_second(
+        service: IntakeService) -> None:
+    outcomes = service.record([call("c1", WAGES), call("c1", WAGES), call("c2", WAGES)])
+    assert [o.created for o in outcomes] == [True, False, True]
+    assert outcomes[0].ticket is outcomes[1].ticket
+    again = service.record([call("c1", WAGES)])
+    assert again[0].created is False
+    assert again[0].ticket.ticket_id == outcomes[0].ticket.ticket_id
+
+
+def test_a_ticket_records_the_model_its_score_and_the_rule_that_routed_it(
+        service: IntakeService) -> None:
+    [outcome] = service.record([call("c1", WAGES, place_text="西固区")])
+    ticket = outcome.ticket
+    assert ticket.category == ticket.suggested_category == "劳动和社会保障"
+    assert ticket.model_version
+    assert 0 < ticket.confidence <= 1
+    assert (ticket.unit, ticket.rule_id, ticket.area) == (
+        "human-resources", "labour-social-security", "xigu")
+    assert ticket.status is TicketStatus.DISPATCHED
+
+
+def test_an_emergency_becomes_a_transferred_ticket_with_the_rule_that_saw_it(
+        service: IntakeService) -> None:
+    [outcome] = service.record([call("c1", "快来人！楼下饭店着火了，火很大，浓烟往楼上冒！")])
+    assert outcome.ticket.disposition is Disposition.TRANSFERRED
+    assert outcome.ticket.emergency_service == "119"
+    assert "urgency emergency" in outcome.ticket.route_reason
+
+
+def test_an_agents_category_is_used_and_the_models_is_kept(service: IntakeService) -> None:
+    override = Override(category="环境保护", agent_id="A9")
+    [outcome] = service.record([call("c1", WAGES, override=override)])
+    ticket = outcome.ticket
+    assert ticket.category == "环境保护"
+    assert ticket.suggested_category == "劳动和社会保障"
+    assert ticket.unit == "ecology-environment"
+    assert ticket.override_agent_id == "A9"
+
+
+def test_stage_timings_are_reported(service: IntakeService) -> None:
+    heard: dict[str, float] = {}
+    service.record([call("c1", WAGES)], observe=heard.__setitem__)
+    assert set(heard) == {"classify", "persist"}
+    assert all(seconds >= 0 for seconds in heard.values())
