@@ -121,3 +121,5 @@ def test_metrics_and_the_openapi_description_are_served(worker: Worker) -> None:
         assert name in metrics
     assert "13900005678" not in metrics
     assert "13800001234" not in metrics
+    # nothing this session sent (repeats within one batch included) made processing fail
+    assert 'reason="processing_failed"' not in metrics
