@@ -25,30 +25,28 @@ def copy_config(tmp_path: Path) -> Path:
     return target
 
 
-def test_a_hotline_with_an_unknown_kind_is_reported_with_file_and_field(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("file", "old", "new", "message"),
+    [
+        ("hotlines.toml", 'kind = "hub"', 'kind = "central"',
+         r"hotlines\.toml: hotline\[0\]\.kind: 'central' is not one of"),
+        ("routing.toml", 'unit = "transport"\n', 'unit = "transprot"\n',
+         r"routing\.toml: rule transport names unknown unit 'transprot'"),
+        ("routing.toml", "default_threshold = 0.55", "default_threshold = 5",
+         r"routing\.toml: triage\.default_threshold: must be a number from 0 to 1"),
+        ("hotlines.toml", 'owner_unit = "police-110"', 'owner_unit = "police"',
+         r"hotlines\.toml: hotline\[1\]\.owner_unit: unknown unit 'police'"),
+    ],
+    ids=["hotline-kind", "rule-unit", "threshold", "owner-unit"],
+)
+def test_a_broken_field_is_reported_with_its_file_and_field(
+        tmp_path: Path, file: str, old: str, new: str, message: str) -> None:
     config_dir = copy_config(tmp_path)
-    hotlines = config_dir / "hotlines.toml"
-    hotlines.write_text(hotlines.read_text(encoding="utf-8").replace(
-        'kind = "hub"', 'kind = "central"'), encoding="utf-8")
-    with pytest.raises(ConfigurationError, match=r"hotlines\.toml: hotline\[0\]\.kind: 'central'"):
-        load_router_config(config_dir)
-
-
-def test_a_rule_naming_an_unknown_unit_is_reported(tmp_path: Path) -> None:
-    config_dir = copy_config(tmp_path)
-    routing = config_dir / "routing.toml"
-    routing.write_text(routing.read_text(encoding="utf-8").replace(
-        'unit = "transport"\n', 'unit = "transprot"\n'), encoding="utf-8")
-    with pytest.raises(ConfigurationError, match=r"routing\.toml: rule transport names unknown"):
-        load_router_config(config_dir)
-
-
-def test_a_threshold_outside_zero_to_one_is_refused(tmp_path: Path) -> None:
-    config_dir = copy_config(tmp_path)
-    routing = config_dir / "routing.toml"
-    routing.write_text(routing.read_text(encoding="utf-8").replace(
-        "default_threshold = 0.55", "default_threshold = 5"), encoding="utf-8")
-    with pytest.raises(ConfigurationError, match=r"triage\.default_threshold"):
+    path = config_dir / file
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(ConfigurationError, match=message):
         load_router_config(config_dir)
 
 
