@@ -75,8 +75,10 @@ def main(argv: list[str]) -> int:
     port = int(port_s)
     deadline = time.monotonic() + (float(argv[2]) if len(argv) > 2 else 60.0)
     last: Exception | None = None
-    for step in (lambda: api_versions(host, port),
-                 lambda: find_coordinator(host, port, "hotline-ready-probe")):
+    for step in (
+        lambda: api_versions(host, port),
+        lambda: find_coordinator(host, port, "hotline-ready-probe"),
+    ):
         while True:
             try:
                 step()
