@@ -41,8 +41,17 @@ die() { log "ERROR: $*"; exit 1; }
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# The pid file names our broker only while that pid runs kafka.Kafka on this state dir
+# (a pid left from an earlier session may have been reused by an unrelated process).
+our_broker() {
+    local pid
+    pid="$(cat "$pid_file" 2>/dev/null)" || return 1
+    [[ -n "$pid" && -r "/proc/${pid}/cmdline" ]] || return 1
+    tr '\0' ' ' <"/proc/${pid}/cmdline" | grep -qF "kafka.Kafka ${state_dir}/server.properties"
+}
+
 # --- already running? ---------------------------------------------------------------
-if [[ -f "$pid_file" ]] && kill -0 "$(cat "$pid_file")" 2>/dev/null; then
+if our_broker; then
     if python3 "${here}/kafka_ready.py" "$bootstrap" 30; then
         log "already running (pid $(cat "$pid_file")) on ${bootstrap}"
         exit 0
@@ -157,7 +166,7 @@ log "started pid $(cat "$pid_file"), log ${log_file}; waiting up to ${timeout} s
 
 deadline=$((SECONDS + timeout))
 until python3 "${here}/kafka_ready.py" "$bootstrap" 2 2>/dev/null; do
-    if ! kill -0 "$(cat "$pid_file")" 2>/dev/null; then
+    if ! our_broker; then
         log "broker exited during startup; last lines of ${log_file}:"
         tail -n 40 "$log_file" >&2
         rm -f "$pid_file"

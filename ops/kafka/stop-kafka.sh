@@ -11,12 +11,21 @@ timeout="${HOTLINE_KAFKA_STOP_TIMEOUT:-30}"
 
 log() { printf '[stop-kafka] %s\n' "$*" >&2; }
 
+purge() {
+    if [[ "${HOTLINE_KAFKA_PURGE:-0}" == "1" ]]; then
+        rm -rf "$state_dir"
+    fi
+}
+
 if [[ ! -f "$pid_file" ]]; then
     log "not running (no ${pid_file})"
+    purge
     exit 0
 fi
 pid="$(cat "$pid_file")"
-if kill -0 "$pid" 2>/dev/null; then
+# Only a pid that still runs kafka.Kafka on this state dir is ours (pids get reused).
+if [[ -r "/proc/${pid}/cmdline" ]] \
+    && tr '\0' ' ' <"/proc/${pid}/cmdline" | grep -qF "kafka.Kafka ${state_dir}/server.properties"; then
     kill -TERM "$pid" 2>/dev/null || true
     for ((i = 0; i < timeout * 5; i++)); do
         kill -0 "$pid" 2>/dev/null || break
@@ -28,9 +37,7 @@ if kill -0 "$pid" 2>/dev/null; then
     fi
     log "stopped pid ${pid}"
 else
-    log "pid ${pid} was not running"
+    log "pid ${pid} is not a broker of ${state_dir}: stale pid file"
 fi
 rm -f "$pid_file"
-if [[ "${HOTLINE_KAFKA_PURGE:-0}" == "1" ]]; then
-    rm -rf "$state_dir"
-fi
+purge
