@@ -60,6 +60,9 @@ def build_components(settings: Settings, migrate: bool = True) -> Components:
     repository = TicketRepository(engine)
     client = redis_client(settings)
     classifier = DemandClassifier.load(settings.classifier_model)
+    # Fail at start, not on every call: an artifact the code cannot use would otherwise
+    # dead-letter the whole stream as processing failures.
+    classifier.predict(["小区路灯不亮"])
     urgency = UrgencyRules.load(settings.config_dir / "urgency.toml")
     return Components(
         settings=settings, config=config, engine=engine, repository=repository, redis=client,

@@ -22,11 +22,16 @@ log = logging.getLogger(__name__)
 # ListOffsets wrongly for multi-record batches, holds group joins for half the session
 # timeout and ignores LeaveGroup, so it gets one-record batches and short group timers.
 BROKER_PROFILES: dict[str, dict[str, Any]] = {
+    # A new group reads from the start, so calls published before the first worker count.
+    # A topic missing when the group forms is only noticed at the consumer's next metadata
+    # refresh (300 s by default): refresh every 5 s instead.
     "apache": {
         "consumer_auto_offset_reset": "earliest",
+        "consumer_metadata_max_age_ms": 5000,
     },
     "tansu": {
         "consumer_auto_offset_reset": "earliest",
+        "consumer_metadata_max_age_ms": 5000,
         "producer_max_batch_size": 1,
         "broker_session_timeout": 6,
         "broker_rebalance_timeout": 6,
@@ -63,6 +68,7 @@ def create_app(components: Components) -> StreamApp:
         kafka.app_id,
         broker=[f"kafka://{server.strip()}" for server in kafka.bootstrap.split(",")],
         store="memory://",
+        datadir=str(components.settings.state_dir / "faust"),
         web_enabled=False,
         topic_partitions=kafka.partitions,
         topic_replication_factor=kafka.replicas,
