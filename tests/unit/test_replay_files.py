@@ -34,5 +34,5 @@ def test_csv_rows_become_json_records_with_the_agents_override(tmp_path: Path) -
 def test_another_kind_of_file_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "calls.xlsx"
     path.write_bytes(b"")
-    with pytest.raises(ValueError, match="reads .jsonl or .csv"):
+    with pytest.raises(ValueError, match=r"reads \.jsonl or \.csv"):
         list(read_replay_file(path))
