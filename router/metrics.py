@@ -12,6 +12,10 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 # the client's default buckets would do, but these are chosen to split the 10 ms–1 s band.
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
                     10.0, 30.0, 60.0)
+# From the call's receipt to its ticket being in a queue or handed to an emergency line: seconds
+# for live calls, hours for web/app submissions (accepted within 2 h by the service standard).
+_DISPATCH_DELAY_BUCKETS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 1800.0, 3600.0,
+                           7200.0, 14400.0, 43200.0, 86400.0)
 _BATCH_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
 
 
@@ -43,6 +47,10 @@ class RouterMetrics:
         self.processing_latency = Histogram(
             "hotline_processing_latency_seconds", "Time spent per batch in each stage",
             ["stage"], buckets=_LATENCY_BUCKETS, registry=r)
+        self.dispatch_delay = Histogram(
+            "hotline_dispatch_delay_seconds",
+            "From the call's receipt to its ticket being handed off (queued or transferred)",
+            ["hotline"], buckets=_DISPATCH_DELAY_BUCKETS, registry=r)
         self.batch_size = Histogram(
             "hotline_batch_size", "Records per processed batch", buckets=_BATCH_BUCKETS,
             registry=r)

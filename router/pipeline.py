@@ -146,8 +146,12 @@ class IntakePipeline:
             await self._retrying("announce", lambda: self._publisher.publish(
                 "ticket_event", events))
             done = [t.ticket_id for t in pending]
+            handed_off_at = datetime.now(UTC)
             await self._retrying("persist", lambda: asyncio.to_thread(
-                self._repository.mark_handed_off, done, datetime.now(UTC)))
+                self._repository.mark_handed_off, done, handed_off_at))
+        for ticket in pending:
+            delay = (handed_off_at - ticket.received_at).total_seconds()
+            self._metrics.dispatch_delay.labels(ticket.hotline).observe(max(delay, 0.0))
 
     async def _retrying(self, stage: str, attempt: Callable[[], Awaitable[_T]]) -> _T:
         delay = 0.5
