@@ -117,7 +117,8 @@ def test_metrics_and_the_openapi_description_are_served(worker: Worker) -> None:
     with urllib.request.urlopen(worker.api + "/metrics", timeout=10) as response:
         metrics = response.read().decode()
     for name in ("hotline_calls_received_total{", "hotline_tickets_dispatched_total{",
-                 "hotline_processing_latency_seconds_bucket{", "hotline_queue_pending{"):
+                 "hotline_processing_latency_seconds_bucket{", "hotline_queue_pending{",
+                 "hotline_dispatch_delay_seconds_bucket{"):
         assert name in metrics
     assert "13900005678" not in metrics
     assert "13800001234" not in metrics
