@@ -28,7 +28,9 @@ def classification_report(
     return {
         "messages": len(labels),
         "accuracy": round(float(accuracy_score(labels, predicted)), 4),
-        "macro_f1": round(float(f1_score(labels, predicted, labels=order, average="macro")), 4),
+        "macro_f1": round(
+            float(f1_score(labels, predicted, labels=order, average="macro", zero_division=0)), 4
+        ),
         "per_class": {
             label: {
                 "precision": round(float(p), 4),

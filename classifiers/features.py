@@ -1,8 +1,11 @@
-"""TF-IDF features over the canonical token string: word 1–2-grams and character 1–3-grams.
+"""TF-IDF features over a message's tokens: word 1–2-grams, character 1–3-grams of the
+joined tokens, and word 1–2-grams of the lead (the first tokens, where the title and the
+gist usually are).
 
 The vocabulary is learnt from one representative message per near-duplicate group with a
 minimum document frequency, so a name or address that occurs in a single complaint (however
-often that complaint was re-posted) never enters the shipped vocabulary.
+often that complaint was re-posted) never enters the shipped vocabulary. Only the fast
+transform twins (vocabulary + idf) are kept after fitting.
 """
 
 from __future__ import annotations
@@ -13,13 +16,26 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from classifiers.vectorise import FastTfidf, Units
 
-def split_tokens(canonical: str) -> list[str]:
-    return canonical.split()
+LEAD_TOKENS = 25
 
 
-def drop_spaces(canonical: str) -> str:
-    return canonical.replace(" ", "")
+Tokens = list[str]
+
+
+def all_tokens(tokens: Tokens) -> Tokens:
+    return tokens
+
+
+def joined_tokens(tokens: Tokens) -> str:
+    """Characters without the stop words and punctuation the tokenizer dropped."""
+    return "".join(tokens)
+
+
+def lead_tokens(tokens: Tokens) -> Tokens:
+    """The first tokens: a title and opening sentence in written messages."""
+    return tokens[:LEAD_TOKENS]
 
 
 def group_representatives(groups: Sequence[str]) -> list[int]:
@@ -34,43 +50,57 @@ def group_representatives(groups: Sequence[str]) -> list[int]:
 
 
 class DemandFeatures:
-    """Sparse word + char TF-IDF matrix for canonical (tokenised, space-joined) texts."""
+    """Sparse word + char + lead TF-IDF matrix for tokenised messages."""
 
-    def __init__(self, min_df: int = 3, max_df: float = 0.5) -> None:
+    def __init__(self, min_df: int = 3, max_df: float = 0.5, lead_weight: float = 0.7) -> None:
         self.min_df = min_df
         self.max_df = max_df
-        self.word = TfidfVectorizer(
-            tokenizer=split_tokens,
-            token_pattern=None,
-            lowercase=False,
-            ngram_range=(1, 2),
-            min_df=min_df,
-            max_df=max_df,
-            sublinear_tf=True,
-            dtype=np.float32,
-        )
-        self.char = TfidfVectorizer(
-            analyzer="char",
-            preprocessor=drop_spaces,
-            lowercase=False,
-            ngram_range=(1, 3),
-            min_df=min_df,
-            max_df=max_df,
-            sublinear_tf=True,
-            dtype=np.float32,
-        )
+        self.lead_weight = lead_weight
+        self.blocks: list[tuple[FastTfidf, float]] = []
 
-    def fit(self, canonical: Sequence[str], groups: Sequence[str]) -> DemandFeatures:
-        representatives = [canonical[i] for i in group_representatives(groups)]
-        self.word.fit(representatives)
-        self.char.fit(representatives)
+    def _unfitted(self) -> list[tuple[TfidfVectorizer, Units, float]]:
+        common = {"lowercase": False, "sublinear_tf": True, "dtype": np.float32}
+        word = TfidfVectorizer(
+            tokenizer=all_tokens,
+            token_pattern=None,
+            ngram_range=(1, 2),
+            min_df=self.min_df,
+            max_df=self.max_df,
+            **common,
+        )
+        char = TfidfVectorizer(
+            analyzer="char",
+            preprocessor=joined_tokens,
+            ngram_range=(1, 3),
+            min_df=self.min_df,
+            max_df=self.max_df,
+            **common,
+        )
+        lead = TfidfVectorizer(
+            tokenizer=lead_tokens,
+            token_pattern=None,
+            ngram_range=(1, 2),
+            min_df=self.min_df,
+            **common,
+        )
+        return [
+            (word, all_tokens, 1.0),
+            (char, joined_tokens, 1.0),
+            (lead, lead_tokens, self.lead_weight),
+        ]
+
+    def fit(self, messages: Sequence[Tokens], groups: Sequence[str]) -> DemandFeatures:
+        representatives = [messages[i] for i in group_representatives(groups)]
+        self.blocks = []
+        for vectorizer, units, weight in self._unfitted():
+            vectorizer.fit(representatives)
+            self.blocks.append((FastTfidf(vectorizer, units), weight))
         return self
 
-    def transform(self, canonical: Sequence[str]) -> sp.csr_matrix:
-        word = self.word.transform(canonical)
-        char = self.char.transform(canonical)
-        return sp.hstack([word, char], format="csr")
+    def transform(self, messages: Sequence[Tokens]) -> sp.csr_matrix:
+        matrices = [block.transform(messages) * weight for block, weight in self.blocks]
+        return sp.hstack(matrices, format="csr")
 
     @property
     def vocabulary_size(self) -> int:
-        return len(self.word.vocabulary_) + len(self.char.vocabulary_)
+        return sum(block.vocabulary_size for block, _ in self.blocks)

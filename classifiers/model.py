@@ -96,12 +96,12 @@ class DemandClassifier:
         self.__dict__.update(state)
         self.thresholds = MappingProxyType(dict(self.thresholds))
 
-    def canonical(self, texts: Sequence[str]) -> list[str]:
-        return [self.tokenizer(text) for text in texts]
+    def tokenise(self, texts: Sequence[str]) -> list[list[str]]:
+        return [self.tokenizer.tokens(text) for text in texts]
 
     def predict_proba(self, texts: Sequence[str]) -> FloatArray:
         """Calibrated probabilities, columns in `categories` order."""
-        features = self.features.transform(self.canonical(texts))
+        features = self.features.transform(self.tokenise(texts))
         return self.calibrator.predict_proba(self.scorer.decision_function(features))
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
@@ -109,11 +109,15 @@ class DemandClassifier:
             return []
         probabilities = self.predict_proba(texts)
         top = np.argsort(-probabilities, axis=1)[:, :TOP_K]
+        # plain Python lists: indexing numpy scalars one by one costs more than the model
+        top_probabilities = np.take_along_axis(probabilities, top, axis=1).tolist()
+        names = self.categories
         predictions = []
-        for row, order in zip(probabilities, top, strict=True):
-            alternatives = tuple((self.categories[i], float(row[i])) for i in order)
-            category, confidence = alternatives[0]
-            predictions.append(Prediction(category, confidence, alternatives, self.model_version))
+        for order, row in zip(top.tolist(), top_probabilities, strict=True):
+            alternatives = tuple(zip([names[i] for i in order], row, strict=True))
+            predictions.append(
+                Prediction(names[order[0]], row[0], alternatives, self.model_version)
+            )
         return predictions
 
     def is_confident(self, prediction: Prediction) -> bool:

@@ -4,7 +4,6 @@ masking of personal data (phone numbers, ID cards, bank cards, e-mail) for stora
 from __future__ import annotations
 
 import re
-import unicodedata
 
 # Common traditional characters seen in hotline text, paired with their simplified form.
 # Deliberately small: a full OpenCC table is not worth a dependency for the few traditional
@@ -25,26 +24,32 @@ _TRADITIONAL_SIMPLIFIED_PAIRS = (
     "領领幹干歷历狀状況况較较臨临遠远週周連连續续斷断統统適适預预額额齊齐闆板傢家漿浆"
     "雜杂隨随驚惊嚇吓臺台灣湾喚唤噸吨燉炖屍尸墳坟證证礙碍髮发鬧闹聞闻滾滚鄰邻舉举辭辞職职薪薪"
 )
-_TRADITIONAL_TO_SIMPLIFIED = str.maketrans(
-    {
-        trad: simp
-        for trad, simp in zip(
-            _TRADITIONAL_SIMPLIFIED_PAIRS[0::2], _TRADITIONAL_SIMPLIFIED_PAIRS[1::2], strict=True
-        )
-        if trad != simp
-    }
+# Full-width ASCII forms (U+FF01..U+FF5E) sit at a fixed offset from ASCII; U+3000 is the
+# ideographic space. Together with 繁→简 they are the only foldings live text needs, and a
+# regex that visits just those characters is several times faster than NFKC + translate.
+_FOLDING: dict[str, str] = {chr(code): chr(code - 0xFEE0) for code in range(0xFF01, 0xFF5F)}
+_FOLDING["\u3000"] = " "
+_FOLDING.update(
+    (trad, simp)
+    for trad, simp in zip(
+        _TRADITIONAL_SIMPLIFIED_PAIRS[0::2], _TRADITIONAL_SIMPLIFIED_PAIRS[1::2], strict=True
+    )
+    if trad != simp
 )
+_FOLDABLE = re.compile("[" + "".join(re.escape(char) for char in _FOLDING) + "]")
 _WHITESPACE = re.compile(r"\s+")
 
 
-def normalise_text(text: str) -> str:
-    """Fold full-width forms to half-width (NFKC), map common 繁体 to 简体, collapse whitespace.
+def _fold(match: re.Match[str]) -> str:
+    return _FOLDING[match.group(0)]
 
-    NFKC turns full-width digits, Latin letters and ASCII punctuation (１２３４５, ＡＢＣ, ，)
-    into their half-width forms, so "１２３４５" and "12345" become the same token.
+
+def normalise_text(text: str) -> str:
+    """Fold full-width forms to half-width, map common 繁体 to 简体, collapse whitespace.
+
+    "１２３４５", "ＡＢＣ" and "，" become "12345", "ABC" and ","; "電話" becomes "电话".
     """
-    folded = unicodedata.normalize("NFKC", text).translate(_TRADITIONAL_TO_SIMPLIFIED)
-    return _WHITESPACE.sub(" ", folded).strip()
+    return _WHITESPACE.sub(" ", _FOLDABLE.sub(_fold, text)).strip()
 
 
 # Digit runs are bounded by lookarounds so a phone number is never found inside a longer

@@ -16,9 +16,8 @@ import rjieba
 
 from classifiers.text import normalise_text
 
-# A token worth keeping holds at least one CJK character, Latin letter or digit;
-# punctuation and symbols carry nothing for the category.
-_CONTENT = re.compile(r"[\u4e00-\u9fff0-9A-Za-z]")
+# Numbers (house numbers, dates, amounts) are noise for the category and can be personal;
+# folding every digit run to "0" before segmentation keeps only the fact that one was there.
 _DIGITS = re.compile(r"\d+")
 
 
@@ -27,7 +26,7 @@ def _segment(text: str) -> list[str]:
 
 
 class DemandTokenizer:
-    """Normalise, segment, drop stop words and punctuation, fold digit runs.
+    """Normalise, fold numbers, segment, drop stop words and punctuation.
 
     Picklable (a module-level class holding plain data) so it travels inside the model
     artifact together with the stop words it was trained with.
@@ -37,18 +36,14 @@ class DemandTokenizer:
         self.stop_words = frozenset(stop_words)
 
     def tokens(self, text: str) -> list[str]:
-        kept: list[str] = []
-        for token in _segment(normalise_text(text).lower()):
-            token = token.strip()
-            if not token or token in self.stop_words or not _CONTENT.search(token):
-                continue
-            # Numbers (house numbers, dates, amounts) are noise for the category and can be
-            # personal; a shape token keeps the fact that a number was there.
-            kept.append(_DIGITS.sub("0", token))
-        return kept
+        folded = _DIGITS.sub("0", normalise_text(text).lower())
+        stop = self.stop_words
+        # isalnum() is true for Chinese characters, Latin letters and digits, and false for
+        # punctuation, symbols and spaces: exactly the tokens that carry no category.
+        return [token for token in _segment(folded) if token not in stop and token.isalnum()]
 
     def __call__(self, text: str) -> str:
-        """Space-joined tokens: the canonical form both feature extractors read."""
+        """Space-joined tokens, for reading and debugging."""
         return " ".join(self.tokens(text))
 
 

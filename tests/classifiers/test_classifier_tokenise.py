@@ -27,3 +27,33 @@ def test_tokenizer_sees_full_width_and_traditional_as_plain_text() -> None:
 
 def test_rejoin_segmented_rebuilds_raw_like_text() -> None:
     assert rejoin_segmented("小区 物业 乱收费 ") == "小区物业乱收费"
+
+
+def test_fast_tfidf_equals_scikit_learn_transform() -> None:
+    import numpy as np
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    from classifiers.features import all_tokens, joined_tokens, lead_tokens
+    from classifiers.vectorise import FastTfidf
+
+    tokenizer = DemandTokenizer(["的"])
+    docs = [
+        tokenizer.tokens(text)
+        for text in [
+            "小区物业乱收费，物业公司不管",
+            "学校老师违规补课收费",
+            "小区停水停电，物业不管",
+            "医院收费不合理，物业费也贵",
+            "",
+        ]
+    ]
+    common = {"lowercase": False, "sublinear_tf": True, "min_df": 1}
+    word = TfidfVectorizer(tokenizer=all_tokens, token_pattern=None, ngram_range=(1, 2), **common)
+    lead = TfidfVectorizer(tokenizer=lead_tokens, token_pattern=None, ngram_range=(1, 2), **common)
+    char = TfidfVectorizer(
+        analyzer="char", preprocessor=joined_tokens, ngram_range=(1, 3), **common
+    )
+    for vectorizer, units in ((word, all_tokens), (lead, lead_tokens), (char, joined_tokens)):
+        expected = vectorizer.fit(docs[:3]).transform(docs).toarray()
+        actual = FastTfidf(vectorizer, units).transform(docs).toarray()
+        np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=1e-6)
