@@ -23,7 +23,7 @@ from classifiers.tokenise import DemandTokenizer
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 DEFAULT_MODEL_PATH = MODELS_DIR / "demand_classifier.joblib"
-ARTIFACT_FORMAT = 1
+ARTIFACT_FORMAT = 2  # bump when the pickled classes change shape
 TOP_K = 3
 
 FloatArray = npt.NDArray[np.float64]
