@@ -23,7 +23,7 @@ from classifiers.tokenise import DemandTokenizer
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 DEFAULT_MODEL_PATH = MODELS_DIR / "demand_classifier.joblib"
-ARTIFACT_FORMAT = 2  # bump when the pickled classes change shape
+ARTIFACT_FORMAT = 3  # bump when the pickled classes change shape
 TOP_K = 3
 
 FloatArray = npt.NDArray[np.float64]
@@ -36,9 +36,9 @@ class Scorer(Protocol):
 
 
 class Calibrator(Protocol):
-    """Maps category scores to probabilities; trained on out-of-fold scores."""
+    """Maps category scores (and message length in tokens) to probabilities."""
 
-    def predict_proba(self, scores: FloatArray) -> FloatArray: ...
+    def predict_proba(self, scores: FloatArray, lengths: Sequence[int]) -> FloatArray: ...
 
 
 @dataclass(frozen=True)
@@ -101,8 +101,9 @@ class DemandClassifier:
 
     def predict_proba(self, texts: Sequence[str]) -> FloatArray:
         """Calibrated probabilities, columns in `categories` order."""
-        features = self.features.transform(self.tokenise(texts))
-        return self.calibrator.predict_proba(self.scorer.decision_function(features))
+        tokenised = self.tokenise(texts)
+        scores = self.scorer.decision_function(self.features.transform(tokenised))
+        return self.calibrator.predict_proba(scores, [len(tokens) for tokens in tokenised])
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
         if not texts:

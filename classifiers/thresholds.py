@@ -73,3 +73,20 @@ def choose_thresholds(
         "per_category": per_category,
     }
     return thresholds, report
+
+
+def dispatch_outcome(
+    probabilities: FloatArray,
+    labels: np.ndarray[Any, Any],
+    categories: tuple[str, ...],
+    thresholds: dict[str, float],
+) -> dict[str, float]:
+    """Share of messages auto-dispatched at `thresholds`, and how many of those are right."""
+    predicted = np.asarray(categories)[probabilities.argmax(axis=1)]
+    cutoff = np.array([thresholds[category] for category in predicted])
+    automatic = probabilities.max(axis=1) >= cutoff
+    correct = predicted[automatic] == labels[automatic]
+    return {
+        "coverage": round(float(automatic.mean()), 4),
+        "precision": round(float(correct.mean()), 4) if automatic.any() else 0.0,
+    }

@@ -11,16 +11,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import StratifiedGroupKFold
 
+from classifiers.calibration import SHORT_TOKENS, DemandCalibrator
 from classifiers.dataset import LabelledMessages
 from classifiers.errors import TrainingDataError
 from classifiers.features import DemandFeatures, Tokens
 from classifiers.model import DemandClassifier, FloatArray
 from classifiers.scoring import DemandScorer
-from classifiers.thresholds import choose_thresholds
+from classifiers.thresholds import choose_thresholds, dispatch_outcome
 from classifiers.tokenise import DemandTokenizer
 
 
@@ -41,6 +41,7 @@ class TrainingSettings:
 @dataclass(frozen=True)
 class OutOfFold:
     scores: FloatArray  # scorer output per message, columns in category order
+    short_scores: FloatArray  # the same for the message's first SHORT_TOKENS tokens
     fold_macro_f1: tuple[float, ...]
     fold_accuracy: tuple[float, ...]
 
@@ -71,6 +72,7 @@ def out_of_fold_scores(
     """Scores for every message from a model that never saw its near-duplicate group."""
     y = np.asarray(labels)
     scores = np.zeros((len(messages), len(categories)))
+    short_scores = np.zeros_like(scores)
     macro, accuracy = [], []
     folds = StratifiedGroupKFold(
         n_splits=settings.cv_folds, shuffle=True, random_state=settings.seed
@@ -85,31 +87,61 @@ def out_of_fold_scores(
         )
         fold_scores = scorer.decision_function(features.transform([messages[i] for i in test]))
         scores[test] = fold_scores
+        short = [messages[i][:SHORT_TOKENS] for i in test]
+        short_scores[test] = scorer.decision_function(features.transform(short))
         predicted = np.asarray(categories)[fold_scores.argmax(axis=1)]
         macro.append(float(f1_score(y[test], predicted, average="macro")))
         accuracy.append(float(accuracy_score(y[test], predicted)))
-    return OutOfFold(scores, tuple(macro), tuple(accuracy))
+    return OutOfFold(scores, short_scores, tuple(macro), tuple(accuracy))
 
 
-def fit_calibrator(scores: FloatArray, labels: Sequence[str]) -> LogisticRegression:
-    """Multinomial logistic regression on out-of-fold scores (a multi-class Platt scaling)."""
-    calibrator = LogisticRegression(C=10.0, max_iter=2000)
-    calibrator.fit(scores, np.asarray(labels))
-    return calibrator
+@dataclass(frozen=True)
+class CalibrationSet:
+    """Out-of-fold scores of full and shortened messages, pooled, with lengths and labels."""
+
+    scores: FloatArray
+    lengths: list[int]
+    labels: list[str]
+    groups: list[str]
+    is_short: np.ndarray[Any, np.dtype[np.bool_]]
+
+    @classmethod
+    def pool(
+        cls, oof: OutOfFold, messages: Sequence[Tokens], labelled: LabelledMessages
+    ) -> CalibrationSet:
+        full_lengths = [len(tokens) for tokens in messages]
+        short_lengths = [min(length, SHORT_TOKENS) for length in full_lengths]
+        count = len(messages)
+        return cls(
+            scores=np.vstack([oof.scores, oof.short_scores]),
+            lengths=full_lengths + short_lengths,
+            labels=list(labelled.labels) * 2,
+            groups=list(labelled.groups) * 2,
+            is_short=np.repeat([False, True], count),
+        )
 
 
 def calibrated_out_of_fold_f1(
-    scores: FloatArray, messages: LabelledMessages, settings: TrainingSettings
-) -> list[float]:
-    """Macro-F1 per fold of argmax calibrated probability, calibrator fitted out of fold."""
-    y = np.asarray(messages.labels)
+    pool: CalibrationSet, settings: TrainingSettings
+) -> dict[str, list[float]]:
+    """Macro-F1 per fold of the calibrated decision, calibrator fitted out of fold.
+
+    Folds keep a message and its shortened copy (and near-duplicates) together.
+    """
+    y = np.asarray(pool.labels)
     folds = StratifiedGroupKFold(
         n_splits=settings.cv_folds, shuffle=True, random_state=settings.seed + 1
     )
-    result = []
-    for train, test in folds.split(scores, y, np.asarray(messages.groups)):
-        predicted = fit_calibrator(scores[train], y[train]).predict(scores[test])
-        result.append(float(f1_score(y[test], predicted, average="macro")))
+    result: dict[str, list[float]] = {"full": [], "short": []}
+    for train, test in folds.split(pool.scores, y, np.asarray(pool.groups)):
+        calibrator = DemandCalibrator().fit(
+            pool.scores[train], [pool.lengths[i] for i in train], y[train]
+        )
+        predicted = np.asarray(
+            calibrator.predict(pool.scores[test], [pool.lengths[i] for i in test])
+        )
+        for name, mask in (("full", ~pool.is_short[test]), ("short", pool.is_short[test])):
+            result[name].append(float(f1_score(y[test][mask], predicted[mask], average="macro")))
     return result
 
 
@@ -136,13 +168,21 @@ def train_classifier(
     tokenizer = DemandTokenizer(stop_words)
     tokenised = [tokenizer.tokens(text) for text in messages.texts]
     oof = out_of_fold_scores(tokenised, messages.labels, messages.groups, categories, settings)
-    calibrated_f1 = calibrated_out_of_fold_f1(oof.scores, messages, settings)
-    calibrator = fit_calibrator(oof.scores, messages.labels)
-    # calibrator.classes_ is sorted, like `categories`, so columns line up
-    oof_probabilities = calibrator.predict_proba(oof.scores)
+    pool = CalibrationSet.pool(oof, tokenised, messages)
+    calibrated_f1 = calibrated_out_of_fold_f1(pool, settings)
+    calibrator = DemandCalibrator().fit(pool.scores, pool.lengths, pool.labels)
+    # label order inside the calibrator is sorted, like `categories`, so columns line up
+    probabilities = calibrator.predict_proba(pool.scores, pool.lengths)
+    # thresholds must hold for short call summaries as well as long written messages
     thresholds, threshold_report = choose_thresholds(
-        oof_probabilities, messages.labels, categories, settings.target_precision
+        probabilities, pool.labels, categories, settings.target_precision
     )
+    threshold_report["by_length"] = {
+        name: dispatch_outcome(
+            probabilities[mask], np.asarray(pool.labels)[mask], categories, thresholds
+        )
+        for name, mask in (("full", ~pool.is_short), ("short", pool.is_short))
+    }
     features, scorer = _fit_fold(
         tokenised, np.asarray(messages.labels), messages.groups, categories, settings
     )
@@ -157,8 +197,10 @@ def train_classifier(
         "cv_accuracy_mean": float(np.mean(oof.fold_accuracy)),
         # the product decides on calibrated probabilities; this scores that decision with the
         # calibrator itself cross-validated over the same kind of grouped folds
-        "cv_calibrated_macro_f1_mean": float(np.mean(calibrated_f1)),
-        "cv_calibrated_macro_f1_sd": float(np.std(calibrated_f1)),
+        "cv_calibrated_macro_f1_mean": float(np.mean(calibrated_f1["full"])),
+        "cv_calibrated_macro_f1_sd": float(np.std(calibrated_f1["full"])),
+        "cv_short_text_macro_f1_mean": float(np.mean(calibrated_f1["short"])),
+        "cv_short_text_macro_f1_sd": float(np.std(calibrated_f1["short"])),
         "thresholds": threshold_report,
         "training_seconds": round(time.perf_counter() - started, 1),
     }
