@@ -1,6 +1,7 @@
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from classifiers import DemandClassifier, ModelArtifactError, Prediction
@@ -94,3 +95,18 @@ def test_loading_a_foreign_file_is_refused(tmp_path: Path) -> None:
     joblib.dump({"something": "else"}, foreign)
     with pytest.raises(ModelArtifactError, match=r"other\.joblib"):
         DemandClassifier.load(foreign)
+
+
+def test_training_report_gives_cv_and_dispatch_figures_for_long_and_short_text(
+    tiny_classifier: DemandClassifier,
+) -> None:
+    report = tiny_classifier.training_report
+    assert 0.0 <= report["cv_calibrated_macro_f1_mean"] <= 1.0
+    assert 0.0 <= report["cv_short_text_macro_f1_mean"] <= 1.0
+    assert set(report["thresholds"]["by_length"]) == {"full", "short"}
+
+
+def test_calibrator_uses_message_length(tiny_classifier: DemandClassifier) -> None:
+    scores = np.tile(np.linspace(1.0, -1.0, len(tiny_classifier.categories)), (2, 1))
+    long_and_short = tiny_classifier.calibrator.predict_proba(scores, [200, 2])
+    assert not np.allclose(long_and_short[0], long_and_short[1])

@@ -31,3 +31,12 @@ def test_threshold_never_goes_below_the_floor() -> None:
     probabilities = np.column_stack([confidence, rest, rest])
     thresholds, _ = choose_thresholds(probabilities, ["甲"] * 40, ("甲", "乙", "丙"), 0.95)
     assert thresholds["甲"] == FLOOR
+
+
+def test_dispatch_outcome_counts_only_predictions_above_their_threshold() -> None:
+    from classifiers.thresholds import dispatch_outcome
+
+    probabilities = np.array([[0.9, 0.1], [0.6, 0.4], [0.2, 0.8], [0.3, 0.7]])
+    labels = np.array(["甲", "乙", "乙", "甲"])
+    outcome = dispatch_outcome(probabilities, labels, CATEGORIES, {"甲": 0.8, "乙": 0.75})
+    assert outcome == {"coverage": 0.5, "precision": 1.0}
