@@ -1,7 +1,12 @@
 """Command line: `classifier train` and `classifier eval`.
 
 `add_classifier_commands` plugs these into the `hotline-router` CLI; `python -m classifiers`
-runs them standalone.
+runs them standalone. The shipped artifact is made with (DATA = the teddy2020c folder):
+
+    python -m classifiers classifier train --data DATA/messages_labelled_segmented.csv \
+        --stop-words DATA/stop_words.txt --cv 5
+
+Reports are JSON on stdout; they hold figures only, never message text.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from classifiers.calibration import SHORT_TOKENS, DemandCalibrator
 from classifiers.dataset import LabelledMessages
 from classifiers.errors import TrainingDataError
 from classifiers.features import DemandFeatures, Tokens
-from classifiers.model import DemandClassifier, FloatArray
+from classifiers.model import ARTIFACT_FORMAT, DemandClassifier, FloatArray
 from classifiers.scoring import DemandScorer
 from classifiers.thresholds import choose_thresholds, dispatch_outcome
 from classifiers.tokenise import DemandTokenizer
@@ -146,7 +146,8 @@ def calibrated_out_of_fold_f1(
 
 
 def model_version(settings: TrainingSettings, messages: LabelledMessages) -> str:
-    digest = hashlib.sha256(json.dumps(asdict(settings), sort_keys=True).encode())
+    described = {**asdict(settings), "artifact_format": ARTIFACT_FORMAT}
+    digest = hashlib.sha256(json.dumps(described, sort_keys=True).encode())
     for text, label in zip(messages.texts, messages.labels, strict=True):
         digest.update(label.encode())
         digest.update(text.encode())

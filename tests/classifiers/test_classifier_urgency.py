@@ -57,6 +57,10 @@ NOT_EMERGENCIES = [
     "没有人受伤了，只是车坏了",
     "学校开展预防中毒宣传",
     "据说那家店以前失火过",
+    "没有着火，只是楼道里有股焦味",
+    "电视里在播火灾新闻，我想问问小区消防栓有没有水",
+    "担心孩子放学路上发生交通事故，希望加装减速带",
+    "曾经有人在这里打架，现在想要加装监控",
 ]
 
 
@@ -96,6 +100,11 @@ def test_ordinary_demands_are_general(rules: UrgencyRules, text: str) -> None:
     assert assessment.urgency is Urgency.GENERAL
     assert assessment.matched_rule is None
     assert assessment.matched_terms == ()
+
+
+def test_a_negated_term_does_not_hide_a_real_one_later(rules: UrgencyRules) -> None:
+    assessment = rules.assess("不是火灾。现在有人在楼下打架！")
+    assert (assessment.emergency_service, assessment.matched_rule) == ("110", "violence")
 
 
 def test_the_first_rule_in_file_order_wins(rules: UrgencyRules) -> None:
