@@ -1,4 +1,4 @@
-"""TF-IDF features over a message's tokens: word 1–2-grams, character 1–3-grams of the
+"""TF-IDF features over a message's tokens: word 1–2-grams, character 1–2-grams of the
 joined tokens, and word 1–2-grams of the lead (the first tokens, where the title and the
 gist usually are).
 
@@ -6,6 +6,9 @@ The vocabulary is learnt from one representative message per near-duplicate grou
 minimum document frequency, so a name or address that occurs in a single complaint (however
 often that complaint was re-posted) never enters the shipped vocabulary. Only the fast
 transform twins (vocabulary + idf) are kept after fitting.
+
+Character trigrams were dropped: grouped CV macro-F1 0.9261 without them against 0.9264
+with them (fold sd 0.006), for a third less work per message and a smaller artifact.
 """
 
 from __future__ import annotations
@@ -71,7 +74,7 @@ class DemandFeatures:
         char = TfidfVectorizer(
             analyzer="char",
             preprocessor=joined_tokens,
-            ngram_range=(1, 3),
+            ngram_range=(1, 2),
             min_df=self.min_df,
             max_df=self.max_df,
             **common,

@@ -36,6 +36,7 @@ class TrainingSettings:
     seed: int = 20200
     tokenizer_version: str = "rjieba-precise-1"
     scorer: str = "nbsvm-1"
+    features: str = "word12-char12-lead12"
 
 
 @dataclass(frozen=True)
