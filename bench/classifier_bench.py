@@ -87,6 +87,14 @@ def throughput(args: argparse.Namespace) -> None:
             classifier.predict(batch[start : start + size])
         rates.append(len(batch) / (time.perf_counter() - started))
     loads = [_load_seconds(Path(model_path)) for _ in range(3)]
+    # machine reference: this shared VM's speed drifts with its neighbours' load; rjieba's
+    # rate on the same text lets figures from different runs and machines be compared
+    import rjieba
+
+    started = time.perf_counter()
+    for text in batch:
+        rjieba.cut(text)
+    segmenter_rate = sum(len(text) for text in batch) / (time.perf_counter() - started)
     _print(
         {
             "messages_per_run": len(batch),
@@ -94,6 +102,7 @@ def throughput(args: argparse.Namespace) -> None:
             "median_chars_per_message": statistics.median(len(t) for t in texts),
             "runs_messages_per_second": [round(rate) for rate in rates],
             "median_messages_per_second": round(statistics.median(rates)),
+            "reference_rjieba_chars_per_second": round(segmenter_rate),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "artifact_mb": round(Path(model_path).stat().st_size / 2**20, 2),
             "import_and_load_seconds_median": round(statistics.median(loads), 2),
