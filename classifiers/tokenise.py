@@ -14,7 +14,7 @@ from pathlib import Path
 
 import rjieba
 
-from classifiers.text import normalise_text
+from classifiers.text import fold_for_segmentation
 
 # Numbers (house numbers, dates, amounts) are noise for the category and can be personal;
 # folding every digit run to "0" before segmentation keeps only the fact that one was there.
@@ -36,7 +36,7 @@ class DemandTokenizer:
         self.stop_words = frozenset(stop_words)
 
     def tokens(self, text: str) -> list[str]:
-        folded = _DIGITS.sub("0", normalise_text(text).lower())
+        folded = _DIGITS.sub("0", fold_for_segmentation(text).lower())
         stop = self.stop_words
         # isalnum() is true for Chinese characters, Latin letters and digits, and false for
         # punctuation, symbols and spaces: exactly the tokens that carry no category.

@@ -57,3 +57,9 @@ def test_fast_tfidf_equals_scikit_learn_transform() -> None:
         expected = vectorizer.fit(docs[:3]).transform(docs).toarray()
         actual = FastTfidf(vectorizer, units).transform(docs).toarray()
         np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_tokens_do_not_depend_on_punctuation_width_or_spacing() -> None:
+    tokenizer = DemandTokenizer(["的"])
+    assert tokenizer("小区的电梯坏了，物业不管！") == tokenizer("小区的电梯坏了,物业不管!")
+    assert tokenizer("小区电梯\n\n坏了") == tokenizer("小区电梯 坏了")
