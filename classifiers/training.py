@@ -34,7 +34,7 @@ class TrainingSettings:
     cv_folds: int = 5
     target_precision: float = 0.95  # of auto-dispatched tickets, per category
     seed: int = 20200
-    tokenizer_version: str = "rjieba-precise-1"
+    tokenizer_version: str = "rjieba-precise-2"
     scorer: str = "nbsvm-1"
     features: str = "word12-char12-lead12"
 
