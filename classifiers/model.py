@@ -47,6 +47,9 @@ class Prediction:
     confidence: float
     alternatives: tuple[tuple[str, float], ...]
     model_version: str
+    # words the model read after stop words and punctuation were dropped; a fragment such as
+    # "我想咨询一下" (2) can still score high, so routing may want a minimum before trusting it
+    content_tokens: int = 0
 
 
 @dataclass
@@ -101,23 +104,27 @@ class DemandClassifier:
 
     def predict_proba(self, texts: Sequence[str]) -> FloatArray:
         """Calibrated probabilities, columns in `categories` order."""
-        tokenised = self.tokenise(texts)
+        return self._probabilities(self.tokenise(texts))
+
+    def _probabilities(self, tokenised: list[list[str]]) -> FloatArray:
         scores = self.scorer.decision_function(self.features.transform(tokenised))
         return self.calibrator.predict_proba(scores, [len(tokens) for tokens in tokenised])
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
         if not texts:
             return []
-        probabilities = self.predict_proba(texts)
+        tokenised = self.tokenise(texts)
+        probabilities = self._probabilities(tokenised)
         top = np.argsort(-probabilities, axis=1)[:, :TOP_K]
         # plain Python lists: indexing numpy scalars one by one costs more than the model
         top_probabilities = np.take_along_axis(probabilities, top, axis=1).tolist()
         names = self.categories
         predictions = []
-        for order, row in zip(top.tolist(), top_probabilities, strict=True):
+        rows = zip(top.tolist(), top_probabilities, tokenised, strict=True)
+        for order, row, tokens in rows:
             alternatives = tuple(zip([names[i] for i in order], row, strict=True))
             predictions.append(
-                Prediction(names[order[0]], row[0], alternatives, self.model_version)
+                Prediction(names[order[0]], row[0], alternatives, self.model_version, len(tokens))
             )
         return predictions
 

@@ -110,3 +110,9 @@ def test_calibrator_uses_message_length(tiny_classifier: DemandClassifier) -> No
     scores = np.tile(np.linspace(1.0, -1.0, len(tiny_classifier.categories)), (2, 1))
     long_and_short = tiny_classifier.calibrator.predict_proba(scores, [200, 2])
     assert not np.allclose(long_and_short[0], long_and_short[1])
+
+
+def test_prediction_counts_the_words_the_model_read(tiny_classifier: DemandClassifier) -> None:
+    fragment, complaint = tiny_classifier.predict(["您好，", "小区物业乱收物业费，电梯坏了没人修"])
+    assert fragment.content_tokens == 0  # "您好" is a stop word in the tiny model
+    assert complaint.content_tokens >= 5
