@@ -13,8 +13,9 @@ import asyncio
 import json
 import logging
 import time
+import traceback
 from collections.abc import Awaitable, Callable, Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal, Protocol, TypeVar
 
@@ -57,13 +58,6 @@ class InboundRecord:
     offset: int | None = None
 
 
-@dataclass(slots=True)
-class BatchReport:
-    created: list[Ticket] = field(default_factory=list)
-    duplicates: int = 0
-    dead_letters: list[tuple[RejectionReason, str]] = field(default_factory=list)
-
-
 class IntakePipeline:
     def __init__(self, service: IntakeService, repository: TicketRepository,
                  queues: DepartmentQueues, publisher: Publisher, metrics: RouterMetrics,
@@ -78,9 +72,8 @@ class IntakePipeline:
         self._max_text_chars = max_text_chars
         self._sleep = sleep
 
-    async def process(self, records: Sequence[InboundRecord]) -> BatchReport:
+    async def process(self, records: Sequence[InboundRecord]) -> None:
         started = time.perf_counter()
-        report = BatchReport()
         self._metrics.batch_size.observe(len(records))
         calls: list[tuple[InboundRecord, CallRecord]] = []
         with self._metrics.processing_latency.labels("intake").time():
@@ -88,17 +81,15 @@ class IntakePipeline:
                 try:
                     call = parse_call_bytes(record.value, self._hotlines, self._max_text_chars)
                 except MalformedCallRecord as exc:
-                    report.dead_letters.append((exc.reason, exc.detail))
                     await self._dead_letter(record, exc.reason, exc.detail)
                     continue
                 self._metrics.calls_received.labels(call.hotline, call.channel.value).inc()
                 calls.append((record, call))
-        await self._record_and_hand_off(calls, report)
+        await self._record_and_hand_off(calls)
         self._metrics.processing_latency.labels("total").observe(time.perf_counter() - started)
-        return report
 
-    async def _record_and_hand_off(self, calls: Sequence[tuple[InboundRecord, CallRecord]],
-                                   report: BatchReport) -> None:
+    async def _record_and_hand_off(self, calls: Sequence[tuple[InboundRecord, CallRecord]]
+                                   ) -> None:
         if not calls:
             return
         try:
@@ -111,15 +102,14 @@ class IntakePipeline:
             if len(calls) > 1:
                 # Narrow the failure down to the record that causes it.
                 for one in calls:
-                    await self._record_and_hand_off([one], report)
+                    await self._record_and_hand_off([one])
                 return
             record, call = calls[0]
             detail = f"{type(exc).__name__} while processing call {call.call_id}"
-            log.exception("dead-lettering call %s: %s", call.call_id, type(exc).__name__)
-            report.dead_letters.append((RejectionReason.PROCESSING_FAILED, detail))
+            log_failure(f"dead-lettering call {call.call_id}", exc)
             await self._dead_letter(record, RejectionReason.PROCESSING_FAILED, detail)
             return
-        self._count(outcomes, report)
+        self._count(outcomes)
 
     def _observe(self, stage: str, seconds: float) -> None:
         self._metrics.processing_latency.labels(stage).observe(seconds)
@@ -183,20 +173,25 @@ class IntakePipeline:
         await self._retrying("dead_letter", lambda: self._publisher.publish(
             "dead_letter", [(key, envelope)]))
 
-    def _count(self, outcomes: Sequence[CallOutcome], report: BatchReport) -> None:
+    def _count(self, outcomes: Sequence[CallOutcome]) -> None:
         for outcome in outcomes:
             ticket = outcome.ticket
             if not outcome.created:
-                report.duplicates += 1
                 self._metrics.duplicate_calls.inc()
                 continue
-            report.created.append(ticket)
             if ticket.disposition is Disposition.DISPATCHED:
                 self._metrics.tickets_dispatched.labels(ticket.unit, ticket.category).inc()
             elif ticket.disposition is Disposition.TRANSFERRED:
                 self._metrics.emergency_transfers.labels(ticket.emergency_service or "").inc()
             else:
                 self._metrics.triage.labels(ticket.rule_id).inc()
+
+
+def log_failure(what: str, exc: BaseException) -> None:
+    """The error's type and where it happened, without its message: messages of database
+    and parsing errors can quote the citizen's text or number."""
+    frames = "".join(traceback.format_tb(exc.__traceback__))
+    log.error("%s: %s\n%s", what, type(exc).__name__, frames)
 
 
 def _queue_fields(ticket: Ticket) -> dict[str, str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
@@ -13,10 +12,8 @@ from faust.streams import Stream
 
 from router._aiokafka_fix import install_aiokafka_metadata_fix
 from router.bootstrap import Components
-from router.pipeline import Channel, InboundRecord, IntakePipeline
+from router.pipeline import Channel, InboundRecord, IntakePipeline, log_failure
 from router.settings import KafkaSettings
-
-log = logging.getLogger(__name__)
 
 # Settings a broker needs beyond faust's defaults. Tansu (the embedded broker) answers
 # ListOffsets wrongly for multi-record batches, holds group joins for half the session
@@ -106,7 +103,7 @@ def create_app(components: Components) -> StreamApp:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.exception("batch of %d records failed unexpectedly", len(records))
+                log_failure(f"batch of {len(records)} records failed unexpectedly", exc)
                 await pipeline.dead_letter_all(records, f"{type(exc).__name__} in batch")
 
     return StreamApp(app=app, calls_topic=calls)
