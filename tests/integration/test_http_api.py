@@ -124,3 +124,15 @@ def test_metrics_and_the_openapi_description_are_served(worker: Worker) -> None:
     assert "13800001234" not in metrics
     # nothing this session sent (repeats within one batch included) made processing fail
     assert 'reason="processing_failed"' not in metrics
+
+
+def test_the_worker_log_never_shows_a_callers_number(worker: Worker, services: Services) -> None:
+    call_id = f"{services.run_id}-desk-log"
+    status, _ = worker.request("POST", "/api/v1/calls", {
+        "call_id": call_id, "text": "我的电话是13700001111，身份证110101199003071234，要咨询社保",
+        "caller_contact": "13700001111"}, unit=CENTRE)
+    assert status in (201, 202)
+    log = worker.log_path.read_text(encoding="utf-8", errors="replace")
+    assert call_id in worker.repository.find_by_call_ids([call_id])
+    for secret in ("13700001111", "110101199003071234", "13900005678"):
+        assert secret not in log
