@@ -4,8 +4,9 @@ Each unit's stream has one consumer group; its staff are the group's consumers, 
 claims work (XREADGROUP), acknowledges it (XACK), sees what is pending (XPENDING) and takes
 over work a colleague left idle (XAUTOCLAIM) without anything home-made.
 
-Enqueueing is idempotent: a Lua script sets a per-ticket marker and appends to the stream in
-one atomic step, so a replayed call never puts a ticket in a queue twice.
+Enqueueing is idempotent: a Lua script sets a per-unit, per-ticket marker and appends to the
+stream in one atomic step, so a replayed call never puts a ticket in a queue twice (and a
+triage ticket a dispatcher sends on enters the new unit's queue once).
 """
 
 from __future__ import annotations
@@ -76,7 +77,8 @@ class DepartmentQueues:
                 flat = [item for pair in {"ticket_id": entry.ticket_id, **entry.fields}.items()
                         for item in pair]
                 self._enqueue_once(
-                    keys=[f"{self._prefix}enqueued:{entry.ticket_id}", self.stream_key(entry.unit)],
+                    keys=[f"{self._prefix}enqueued:{entry.unit}:{entry.ticket_id}",
+                          self.stream_key(entry.unit)],
                     args=[_MARKER_TTL_SECONDS, GROUP, *flat], client=pipe)
             return sum(1 for added in pipe.execute() if added)
         except (RedisConnectionError, RedisTimeoutError) as exc:

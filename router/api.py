@@ -25,7 +25,10 @@ from connectors.intake.json_calls import parse_call_document
 from router.access import UnitTokens
 from router.bootstrap import Components
 from router.domain.calls import CallRecord, Channel
+from router.domain.errors import InvalidTransition
 from router.domain.tickets import Ticket
+from router.pipeline import Publisher
+from router.triage import TriageDesk, UnknownTarget, UnknownTicket
 
 Submit = Callable[[str, bytes], Awaitable[None]]
 
@@ -105,6 +108,12 @@ class CallAccepted(BaseModel):
     ticket: TicketOut | None = None
 
 
+class DispatchIn(BaseModel):
+    unit: str = Field(..., description="the responsible unit, or an emergency line's unit")
+    category: str | None = Field(None, description="the dispatcher's category, if it differs")
+    dispatcher_id: str = Field(..., min_length=1, max_length=128)
+
+
 class ClaimIn(BaseModel):
     consumer: str = Field(..., min_length=1, max_length=128, description="who signs for it")
     count: int = Field(1, ge=1, le=100)
@@ -157,11 +166,13 @@ def _ticket_out(ticket: Ticket) -> TicketOut:
         claimed_by=ticket.claimed_by)
 
 
-def create_api(components: Components, submit: Submit) -> FastAPI:
+def create_api(components: Components, submit: Submit, publisher: Publisher) -> FastAPI:
     api = FastAPI(title="12345 hotline ticket router", version="0.1.0",
                   description=__doc__)
     config, repository, queues = components.config, components.repository, components.queues
     centre = config.routing.dispatcher_unit
+    desk = TriageDesk(config.routing, components.classifier.categories, repository, queues,
+                      publisher)
 
     api.state.unit_tokens = components.unit_tokens
     def require_centre(unit: str) -> None:
@@ -267,6 +278,25 @@ def create_api(components: Components, submit: Submit) -> FastAPI:
         if ticket is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no ticket for this call (yet)")
         return CallAccepted(call_id=call_id, state="ticketed", ticket=_ticket_out(ticket))
+
+    @api.post("/api/v1/tickets/{ticket_id}/dispatch", response_model=TicketOut,
+              tags=["dispatch centre"],
+              responses={404: {"description": "no such ticket"},
+                         409: {"description": "the ticket is not waiting for a dispatcher"},
+                         422: {"description": "unknown unit or category"}})
+    async def dispatch(ticket_id: str, body: DispatchIn, caller: Caller) -> TicketOut:
+        """人工分拨: send a ticket from the triage queue to a unit (or an emergency line).
+        The dispatcher's category, when it differs from the model's, is kept as training data."""
+        require_centre(caller)
+        try:
+            ticket = await desk.dispatch(ticket_id, body.unit, body.category, body.dispatcher_id)
+        except UnknownTicket as exc:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+        except UnknownTarget as exc:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
+        except InvalidTransition as exc:
+            raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+        return _ticket_out(ticket)
 
     @api.get("/api/v1/units/{unit}/queue", response_model=QueueOut, tags=["units"])
     async def unit_queue(unit: str, caller: Caller, count: int = 50) -> QueueOut:

@@ -124,15 +124,15 @@ class IntakePipeline:
         if not pending:
             return
         with self._metrics.processing_latency.labels("dispatch").time():
-            queued = [QueueEntry(t.unit, t.ticket_id, _queue_fields(t)) for t in pending
+            queued = [QueueEntry(t.unit, t.ticket_id, queue_fields(t)) for t in pending
                       if t.disposition is not Disposition.TRANSFERRED]
             await self._retrying("queue", lambda: asyncio.to_thread(self._queues.enqueue, queued))
-            transfers = [(t.ticket_id, _transfer_message(t)) for t in pending
+            transfers = [(t.ticket_id, transfer_message(t)) for t in pending
                          if t.disposition is Disposition.TRANSFERRED]
             if transfers:
                 await self._retrying("transfer", lambda: self._publisher.publish(
                     "transfer", transfers))
-            events = [(t.ticket_id, _ticket_event(t)) for t in pending]
+            events = [(t.ticket_id, ticket_event(t)) for t in pending]
             await self._retrying("announce", lambda: self._publisher.publish(
                 "ticket_event", events))
             done = [t.ticket_id for t in pending]
@@ -194,16 +194,16 @@ def log_failure(what: str, exc: BaseException) -> None:
     log.error("%s: %s\n%s", what, type(exc).__name__, frames)
 
 
-def _queue_fields(ticket: Ticket) -> dict[str, str]:
+def queue_fields(ticket: Ticket) -> dict[str, str]:
     # No text and no caller contact in the queue: the unit reads those through the API.
     return {"call_id": ticket.call_id, "hotline": ticket.hotline, "category": ticket.category,
             "urgency": ticket.urgency, "area": ticket.area or "",
             "received_at": ticket.received_at.isoformat()}
 
 
-def _ticket_event(ticket: Ticket) -> bytes:
+def ticket_event(ticket: Ticket, event: str = "ticket.created") -> bytes:
     return json.dumps({
-        "event": "ticket.created", "ticket_id": ticket.ticket_id, "call_id": ticket.call_id,
+        "event": event, "ticket_id": ticket.ticket_id, "call_id": ticket.call_id,
         "hotline": ticket.hotline, "channel": ticket.channel, "category": ticket.category,
         "confidence": ticket.confidence, "model_version": ticket.model_version,
         "urgency": ticket.urgency, "area": ticket.area, "disposition": ticket.disposition.value,
@@ -213,7 +213,7 @@ def _ticket_event(ticket: Ticket) -> bytes:
     }, ensure_ascii=False).encode("utf-8")
 
 
-def _transfer_message(ticket: Ticket) -> bytes:
+def transfer_message(ticket: Ticket) -> bytes:
     # The emergency line needs everything to act: text, place and how to call back.
     return json.dumps({
         "ticket_id": ticket.ticket_id, "call_id": ticket.call_id,

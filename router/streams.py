@@ -54,6 +54,7 @@ class FaustPublisher:
 class StreamApp:
     app: faust.App
     calls_topic: faust.TopicT  # the HTTP intake path publishes here too
+    publisher: FaustPublisher
 
 
 def create_app(components: Components) -> StreamApp:
@@ -81,10 +82,10 @@ def create_app(components: Components) -> StreamApp:
         "ticket_event": app.topic(kafka.ticket_events_topic, value_serializer="raw"),
         "transfer": app.topic(kafka.transfers_topic, value_serializer="raw"),
     }
+    publisher = FaustPublisher(outbound)
     pipeline = IntakePipeline(
-        components.service, components.repository, components.queues,
-        FaustPublisher(outbound), components.metrics, components.config.hotlines,
-        components.settings.max_text_chars)
+        components.service, components.repository, components.queues, publisher,
+        components.metrics, components.config.hotlines, components.settings.max_text_chars)
 
     @app.agent(calls, name="intake")
     async def intake(stream: faust.StreamT[bytes]) -> None:
@@ -106,7 +107,7 @@ def create_app(components: Components) -> StreamApp:
                 log_failure(f"batch of {len(records)} records failed unexpectedly", exc)
                 await pipeline.dead_letter_all(records, f"{type(exc).__name__} in batch")
 
-    return StreamApp(app=app, calls_topic=calls)
+    return StreamApp(app=app, calls_topic=calls, publisher=publisher)
 
 
 def _as_bytes(value: Any) -> bytes:

@@ -97,7 +97,7 @@ def run_worker(settings: Settings) -> None:
                                                          value=record)
             await delivery
 
-        api = create_api(components, submit)
+        api = create_api(components, submit, stream_app.publisher)
         server = ApiServer(api, settings.api.host, settings.api.port)
         worker = faust.Worker(stream_app.app, server, loglevel=settings.log_level)
         try:

@@ -10,10 +10,10 @@ from sqlalchemy import Engine, RowMapping, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from router.domain.routing import Disposition
-from router.domain.tickets import Ticket, TicketStatus
+from router.domain.tickets import ManualDispatch, Ticket, TicketStatus, statuses_that_may_become
 from router.persistence.schema import ticket_events, tickets
 
-_CLAIMABLE = (TicketStatus.DISPATCHED.value, TicketStatus.AWAITING_TRIAGE.value)
+_CLAIMABLE = sorted(s.value for s in statuses_that_may_become(TicketStatus.CLAIMED))
 
 
 class TicketRepository:
@@ -85,6 +85,29 @@ class TicketRepository:
                     {"ticket_id": ticket_id, "occurred_at": at, "kind": "claimed",
                      "actor": consumer, "detail": {"unit": unit}} for ticket_id in claimed])
         return claimed
+
+    def apply_manual_dispatch(self, ticket: Ticket, plan: ManualDispatch, actor: str,
+                              at: datetime) -> Ticket | None:
+        """Send a triage ticket on, unless someone else changed it first (then None)."""
+        with self._engine.begin() as connection:
+            changed = connection.execute(
+                update(tickets)
+                .where(tickets.c.ticket_id == ticket.ticket_id,
+                       tickets.c.status == ticket.status.value,
+                       tickets.c.unit == ticket.unit)
+                .values(unit=plan.unit, category=plan.category, status=plan.status.value,
+                        disposition=plan.disposition.value, rule_id=plan.rule_id,
+                        route_reason=plan.reason, claimed_by=None, claimed_at=None,
+                        emergency_service=plan.emergency_service or ticket.emergency_service,
+                        handed_off_at=at, updated_at=at)).rowcount
+            if not changed:
+                return None
+            connection.execute(insert(ticket_events), [{
+                "ticket_id": ticket.ticket_id, "occurred_at": at, "kind": "dispatched",
+                "actor": actor, "detail": {"from_unit": ticket.unit, "unit": plan.unit,
+                                           "category": plan.category,
+                                           "reason": plan.reason}}])
+        return self.get(ticket.ticket_id)
 
     def get(self, ticket_id: str) -> Ticket | None:
         with self._engine.connect() as connection:

@@ -136,3 +136,39 @@ def test_the_worker_log_never_shows_a_callers_number(worker: Worker, services: S
     assert call_id in worker.repository.find_by_call_ids([call_id])
     for secret in ("13700001111", "110101199003071234", "13900005678"):
         assert secret not in log
+
+
+def test_a_dispatcher_sends_a_triage_ticket_on_to_a_unit(worker: Worker, services: Services
+                                                         ) -> None:
+    # Handed over by 110 with words of an emergency: never transferred straight back, so the
+    # rules send it to triage whatever the model says.
+    call_id = f"{services.run_id}-triage"
+    status, body = worker.request("POST", "/api/v1/calls", {
+        "call_id": call_id, "hotline": "110", "channel": "transfer", "place_text": "城关区",
+        "text": "110转来：邻居家装修电钻声很大，还说要打人，请协调处理。"}, unit=CENTRE)
+    assert status == 201, body
+    ticket = body["ticket"]
+    assert (ticket["disposition"], ticket["unit"]) == ("triage", CENTRE)
+    path = f"/api/v1/tickets/{ticket['ticket_id']}/dispatch"
+
+    assert worker.request("POST", path, {"unit": "urban-management", "dispatcher_id": "D1"},
+                          unit="urban-management")[0] == 403
+    assert worker.request("POST", path, {"unit": "nowhere", "dispatcher_id": "D1"},
+                          unit=CENTRE)[0] == 422
+    status, sent = worker.request("POST", path, {
+        "unit": "urban-management", "category": "城乡建设", "dispatcher_id": "D1"}, unit=CENTRE)
+    assert status == 200, sent
+    assert (sent["status"], sent["disposition"], sent["unit"], sent["rule_id"]) == (
+        "dispatched", "dispatched", "urban-management", "manual-dispatch")
+    assert worker.request("POST", path, {"unit": "transport", "dispatcher_id": "D2"},
+                          unit=CENTRE)[0] == 409
+
+    queued = [fields["ticket_id"] for _, fields in
+              worker.redis.xrange(worker.queues.stream_key("urban-management"))]
+    assert queued.count(ticket["ticket_id"]) == 1
+    stored = worker.repository.get(ticket["ticket_id"])
+    assert stored is not None
+    assert [e["kind"] for e in worker.repository.events(stored.ticket_id)] == [
+        "created", "dispatched"]
+    assert worker.repository.claim("urban-management", [stored.ticket_id], "staff-9",
+                                   stored.created_at) == [stored.ticket_id]
