@@ -175,6 +175,7 @@ def create_api(components: Components, submit: Submit, publisher: Publisher) -> 
                       publisher)
 
     api.state.unit_tokens = components.unit_tokens
+
     def require_centre(unit: str) -> None:
         if unit != centre:
             raise HTTPException(status.HTTP_403_FORBIDDEN, "only the dispatch centre may do this")
@@ -223,6 +224,12 @@ def create_api(components: Components, submit: Submit, publisher: Publisher) -> 
     async def suggest(body: SuggestionIn, caller: Caller) -> SuggestionOut:
         """Category, urgency and unit for a demand the agent is still typing; stores nothing."""
         require_centre(caller)
+        if body.hotline not in config.hotlines:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+                                {"reason": "unknown_hotline", "detail": body.hotline})
+        if len(body.text) > components.settings.max_text_chars:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+                                {"reason": "text_too_long", "detail": len(body.text)})
         call = CallRecord(call_id="suggestion", hotline=body.hotline, channel=body.channel,
                           received_at=datetime.now().astimezone(), text=body.text,
                           place_text=body.place_text)
