@@ -34,6 +34,7 @@ class KafkaSettings(BaseSettings):
     session_timeout_seconds: float = Field(
         60.0, gt=0, description="a worker silent this long leaves the group (its partitions move)")
     batch_size: int = Field(200, ge=1, description="records handled together per batch")
+    concurrency: int = Field(1, ge=1, description="batches in flight at once per worker")
     batch_window_seconds: float = Field(0.2, gt=0, description="longest wait to fill a batch")
 
 

@@ -87,7 +87,7 @@ def create_app(components: Components) -> StreamApp:
         components.service, components.repository, components.queues, publisher,
         components.metrics, components.config.hotlines, components.settings.max_text_chars)
 
-    @app.agent(calls, name="intake")
+    @app.agent(calls, name="intake", concurrency=kafka.concurrency)
     async def intake(stream: faust.StreamT[bytes]) -> None:
         # take_events is on the implementation, not on faust's StreamT interface
         batches = cast(Stream[bytes], stream).take_events(kafka.batch_size,
