@@ -16,7 +16,6 @@ import asyncio
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,7 +26,13 @@ from sqlalchemy import text
 
 from connectors.intake.replay import read_replay_file
 from router.demo import SAMPLE_CALLS
-from router.embedded import embedded_services, free_port, stop_process, wait_for_port
+from router.embedded import (
+    embedded_services,
+    free_port,
+    spawn_worker,
+    stop_process,
+    wait_for_port,
+)
 from router.persistence.database import make_engine, upgrade_schema
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -74,10 +79,7 @@ def one_run(services: Services, count: int, state_dir: Path) -> dict[str, float]
     env = service_env(services, state_dir, port)
     env["HOTLINE_LOG_LEVEL"] = "WARNING"
     log_path = state_dir / "worker.log"
-    with log_path.open("ab") as log_file:
-        worker = subprocess.Popen([sys.executable, "-m", "router.cli", "worker"], env=env,
-                                  stdout=log_file, stderr=subprocess.STDOUT,
-                                  start_new_session=True)
+    worker = spawn_worker(env, log_path)
     engine = make_engine(services.database_url)
     try:
         wait_for_port(port, 120, worker, "worker", log_path)

@@ -14,7 +14,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
@@ -27,7 +26,13 @@ from connectors.intake.json_calls import parse_call_bytes
 from connectors.intake.replay import read_replay_file
 from router.access import UnitTokens
 from router.config_files import load_router_config
-from router.embedded import embedded_services, free_port, stop_process, wait_for_port
+from router.embedded import (
+    embedded_services,
+    free_port,
+    spawn_worker,
+    stop_process,
+    wait_for_port,
+)
 from router.persistence.database import make_engine
 from router.persistence.tickets import TicketRepository
 from router.replay import replay_file
@@ -64,10 +69,7 @@ def run_demo(settings: Settings, once: bool, calls_file: Path | None = None) -> 
         if embedded.redis_url:
             env["HOTLINE_REDIS_URL"] = embedded.redis_url
         log_path = state_dir / "worker.log"
-        with log_path.open("ab") as log_file:
-            worker = subprocess.Popen([sys.executable, "-m", "router.cli", "worker"], env=env,
-                                      stdout=log_file, stderr=subprocess.STDOUT,
-                                      stdin=subprocess.DEVNULL, start_new_session=True)
+        worker = spawn_worker(env, log_path)
         try:
             wait_for_port(port, 90, worker, "worker", log_path)
             started = time.perf_counter()

@@ -11,8 +11,9 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,12 +57,18 @@ def stop_process(process: subprocess.Popen[bytes], timeout: float = 10.0) -> Non
         process.wait(5)
 
 
-def _spawn(command: Sequence[str], log_path: Path) -> subprocess.Popen[bytes]:
+def _spawn(command: Sequence[str], log_path: Path,
+           env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log_file:
         # A session of its own, so Ctrl-C in the terminal reaches us, and we stop it in order.
         return subprocess.Popen(command, stdout=log_file, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+                                stdin=subprocess.DEVNULL, start_new_session=True, env=env)
+
+
+def spawn_worker(env: Mapping[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    """A `hotline-router worker` child process configured by `env`, logging to `log_path`."""
+    return _spawn([sys.executable, "-m", "router.cli", "worker"], log_path, env)
 
 
 def tansu_binary() -> Path:

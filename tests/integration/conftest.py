@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator, Sequence
@@ -21,7 +20,7 @@ from connectors.department_queue import DepartmentQueues
 from router._aiokafka_fix import install_aiokafka_metadata_fix
 from router.access import UnitTokens
 from router.domain.tickets import Ticket
-from router.embedded import free_port, stop_process, wait_for_port
+from router.embedded import free_port, spawn_worker, stop_process, wait_for_port
 from router.persistence.database import make_engine
 from router.persistence.tickets import TicketRepository
 from tests.conftest import Services, service_env
@@ -108,7 +107,7 @@ def worker(services: Services, tmp_path_factory: pytest.TempPathFactory) -> Iter
     port = free_port()
     env = service_env(services, state_dir, port)
     log_path = state_dir / "worker.log"
-    process = spawn_worker(env, log_path)
+    process = start_worker(env, log_path)
     client = redis.Redis.from_url(services.redis_url, decode_responses=True)
     try:
         yield Worker(env=env, api=f"http://127.0.0.1:{port}",
@@ -122,12 +121,9 @@ def worker(services: Services, tmp_path_factory: pytest.TempPathFactory) -> Iter
         print(f"worker log: {log_path}")  # pytest shows it for a failing session
 
 
-def spawn_worker(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+def start_worker(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
     """A `hotline-router worker` process, returned once its API answers /readyz."""
-    with log_path.open("ab") as log_file:
-        process = subprocess.Popen([sys.executable, "-m", "router.cli", "worker"], env=env,
-                                   stdout=log_file, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, start_new_session=True)
+    process = spawn_worker(env, log_path)
     try:
         port = int(env["HOTLINE_API_PORT"])
         wait_for_port(port, 120, process, "worker", log_path)

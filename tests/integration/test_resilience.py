@@ -17,7 +17,7 @@ from router.embedded import free_port, start_redis, stop_process
 from router.persistence.database import make_engine
 from router.persistence.tickets import TicketRepository
 from tests.conftest import Services, service_env
-from tests.integration.conftest import Worker, spawn_worker
+from tests.integration.conftest import Worker, start_worker
 
 pytestmark = pytest.mark.integration
 TEXTS = ["小区路灯不亮已有一周，晚上出行很不方便，请尽快维修。",
@@ -56,7 +56,7 @@ def test_a_redis_outage_delays_dispatch_but_loses_nothing(
     env.update({"HOTLINE_REDIS_URL": redis_url,
                 "HOTLINE_KAFKA_APP_ID": f"{services.run_id}-outage",
                 "HOTLINE_KAFKA_CALLS_TOPIC": f"{services.run_id}.outage.calls"})
-    worker_process = spawn_worker(env, tmp_path / "worker.log")
+    worker_process = start_worker(env, tmp_path / "worker.log")
     watch = observer(services, env, redis_url, tmp_path / "worker.log")
     prefix = f"{services.run_id}-outage"
     try:
@@ -97,7 +97,7 @@ def test_a_worker_killed_mid_stream_leaves_every_call_with_exactly_one_ticket(
                 # the killed member holds its partitions until its session times out
                 "HOTLINE_KAFKA_SESSION_TIMEOUT_SECONDS": "10"})
     log_path = tmp_path / "worker.log"
-    worker_process = spawn_worker(env, log_path)
+    worker_process = start_worker(env, log_path)
     watch = observer(services, env, services.redis_url, log_path)
     records = calls(f"{services.run_id}-kill", 600)
     call_ids = [k for k, _ in records if k]
@@ -110,7 +110,7 @@ def test_a_worker_killed_mid_stream_leaves_every_call_with_exactly_one_ticket(
         os.killpg(worker_process.pid, signal.SIGKILL)  # no chance to commit or clean up
         worker_process.wait(10)
 
-        worker_process = spawn_worker(env, log_path)
+        worker_process = start_worker(env, log_path)
         done = watch.wait_for_tickets(call_ids, timeout=180)
         assert len(done) == len(call_ids)
         queued = queued_ticket_ids(watch)
