@@ -121,6 +121,22 @@ class FastTfidf:
         known = features >= 0
         return message[starts[single][known]], features[known]
 
+    def _sort_keys(self, keys: KeyArray, starts: IdArray) -> tuple[KeyArray, IdArray]:
+        """Keys in ascending order with their start positions.
+
+        When a key and its position fit in 64 bits together (character n-grams: 21 bits per
+        character), one sort of the packed words is about twice as fast as an argsort and
+        the two gathers it needs; the order is the same, ties broken by position.
+        """
+        position_bits = max(1, int(starts.max()).bit_length()) if len(starts) else 1
+        if not self.char or _CODE_BITS * self.top + position_bits > 64:
+            order = np.argsort(keys)
+            return keys[order], starts[order]
+        shift = np.uint64(position_bits)
+        packed = np.sort((keys << shift) | starts.astype(np.uint64))
+        low = np.uint64((1 << position_bits) - 1)
+        return packed >> shift, (packed & low).astype(np.int64)
+
     def transform(self, docs: Sequence[list[str]]) -> sp.csr_matrix:
         shape = (len(docs), len(self.idf))
         if not docs or not len(self.keys):
@@ -136,10 +152,15 @@ class FastTfidf:
             keys, starts = keys[searched], starts[searched]
         # searching sorted queries walks the vocabulary in order: several times fewer cache
         # misses than random probes, which more than pays for the sort
-        order = np.argsort(keys)
-        keys, starts = keys[order], starts[order]
-        slots = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
-        found = self.keys[slots] == keys
+        keys, starts = self._sort_keys(keys, starts)
+        # a batch repeats most n-grams: search each distinct key once
+        first = np.ones(len(keys), dtype=bool)
+        np.not_equal(keys[1:], keys[:-1], out=first[1:])
+        distinct = keys[first]
+        distinct_slots = np.minimum(np.searchsorted(self.keys, distinct), len(self.keys) - 1)
+        distinct_found = self.keys[distinct_slots] == distinct
+        of_distinct = np.cumsum(first) - 1
+        slots, found = distinct_slots[of_distinct], distinct_found[of_distinct]
         rows = np.concatenate([direct_rows, message[starts[found]]])
         columns = np.concatenate([direct_columns, self.features[slots[found]]])
         cells = rows * len(self.idf) + columns

@@ -53,7 +53,12 @@ def test_fast_tfidf_equals_scikit_learn_transform() -> None:
     char = TfidfVectorizer(
         analyzer="char", preprocessor=joined_tokens, ngram_range=(1, 3), **common
     )
-    for vectorizer, units in ((word, all_tokens), (lead, lead_tokens), (char, joined_tokens)):
+    # 1–2-grams take the packed-sort path, 1–3-grams (63-bit keys) the argsort one
+    char12 = TfidfVectorizer(
+        analyzer="char", preprocessor=joined_tokens, ngram_range=(1, 2), **common
+    )
+    views = ((word, all_tokens), (lead, lead_tokens), (char, joined_tokens))
+    for vectorizer, units in (*views, (char12, joined_tokens)):
         expected = vectorizer.fit(docs[:3]).transform(docs).toarray()
         actual = FastTfidf(vectorizer, units).transform(docs).toarray()
         np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=1e-6)
