@@ -41,6 +41,10 @@ class Worker:
     def topic(self, name: str) -> str:
         return self.env[f"HOTLINE_KAFKA_{name.upper()}_TOPIC"]
 
+    def queued(self, unit: str) -> list[str]:
+        """Ticket ids in a unit's stream, oldest first, whoever holds them."""
+        return [entry.ticket_id for entry in reversed(self.queues.entries(unit, 1_000_000))]
+
     def publish(self, records: Sequence[tuple[str | None, bytes]]) -> None:
         asyncio.run(_publish(self.env["HOTLINE_KAFKA_BOOTSTRAP"], self.topic("calls"), records))
 

@@ -163,8 +163,7 @@ def test_a_dispatcher_sends_a_triage_ticket_on_to_a_unit(worker: Worker, service
     assert worker.request("POST", path, {"unit": "transport", "dispatcher_id": "D2"},
                           unit=CENTRE)[0] == 409
 
-    queued = [fields["ticket_id"] for _, fields in
-              worker.redis.xrange(worker.queues.stream_key("urban-management"))]
+    queued = worker.queued("urban-management")
     assert queued.count(ticket["ticket_id"]) == 1
     stored = worker.repository.get(ticket["ticket_id"])
     assert stored is not None

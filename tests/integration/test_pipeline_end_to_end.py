@@ -23,11 +23,6 @@ def call(call_id: str, text: str, **fields: object) -> tuple[str, bytes]:
     return call_id, json.dumps(record, ensure_ascii=False).encode("utf-8")
 
 
-def queue_ticket_ids(worker: Worker, unit: str) -> list[str]:
-    key = worker.queues.stream_key(unit)
-    return [fields["ticket_id"] for _, fields in worker.redis.xrange(key)]
-
-
 def test_a_published_call_becomes_one_ticket_and_one_entry_in_its_units_queue(
         worker: Worker, services: Services) -> None:
     call_id = f"{services.run_id}-wages"
@@ -40,7 +35,7 @@ def test_a_published_call_becomes_one_ticket_and_one_entry_in_its_units_queue(
     assert ticket.unit == "human-resources"
     assert ticket.area == "qilihe"
     assert ticket.rule_id == "labour-social-security"
-    assert queue_ticket_ids(worker, ticket.unit).count(ticket.ticket_id) == 1
+    assert worker.queued(ticket.unit).count(ticket.ticket_id) == 1
     events = worker.repository.events(ticket.ticket_id)
     assert [e["kind"] for e in events] == ["created"]
     assert events[0]["detail"]["rule_id"] == "labour-social-security"
@@ -56,7 +51,7 @@ def test_the_same_record_published_twice_makes_one_ticket(
     tickets = worker.wait_for_tickets([record[0], later])
     ticket = tickets[record[0]]
     assert len(worker.repository.find_by_call_ids([record[0]])) == 1
-    assert queue_ticket_ids(worker, ticket.unit).count(ticket.ticket_id) == 1
+    assert worker.queued(ticket.unit).count(ticket.ticket_id) == 1
     announced = [e for e in worker.read_topic("ticket_events", at_least=1)
                  if e["call_id"] == record[0]]
     assert len(announced) >= 1  # at-least-once: consumers key on ticket_id
@@ -97,4 +92,4 @@ def test_an_emergency_call_is_transferred_not_queued(worker: Worker, services: S
     assert transfers[0]["service"] == "119"
     assert transfers[0]["caller_contact"] == "13800001234"  # the line must be able to call back
     for unit in ROUTING.units:
-        assert ticket.ticket_id not in queue_ticket_ids(worker, unit)
+        assert ticket.ticket_id not in worker.queued(unit)

@@ -13,6 +13,7 @@ import redis
 
 from connectors.department_queue import DepartmentQueues
 from router.access import UnitTokens
+from router.config_files import load_router_config
 from router.embedded import free_port, start_redis, stop_process
 from router.persistence.database import make_engine
 from router.persistence.tickets import TicketRepository
@@ -41,11 +42,9 @@ def observer(services: Services, env: dict[str, str], redis_url: str, log_path: 
 
 
 def queued_ticket_ids(worker: Worker) -> list[str]:
-    ids = []
-    for key in worker.redis.scan_iter(worker.queues.stream_key("*")):
-        if ":enqueued:" not in key:
-            ids += [fields["ticket_id"] for _, fields in worker.redis.xrange(key)]
-    return ids
+    """Every ticket id in every unit's stream."""
+    return [ticket_id for unit in load_router_config().routing.units
+            for ticket_id in worker.queued(unit)]
 
 
 def test_a_redis_outage_delays_dispatch_but_loses_nothing(
