@@ -14,7 +14,7 @@ equals `TfidfVectorizer.transform` for the settings used here (see the tests).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from itertools import repeat
+from itertools import chain, repeat
 from typing import Any
 
 import numpy as np
@@ -29,6 +29,7 @@ IdArray = npt.NDArray[np.int64]
 _CODE_BITS = 21  # every Unicode code point fits in 21 bits
 _SEPARATOR = 0  # code point / token id placed between messages; never inside one
 _BMP = 0x10000
+_LOW_32 = np.uint64(0xFFFFFFFF)
 
 
 def _char_key(gram: str) -> int:
@@ -94,20 +95,26 @@ class FastTfidf:
             key = (key << 32) | self.token_ids.setdefault(token, len(self.token_ids))
         return key
 
-    def _joined_units(self, docs: Sequence[list[str]]) -> tuple[npt.NDArray[Any], IdArray]:
+    def joined_units(self, docs: Sequence[list[str]]) -> tuple[npt.NDArray[Any], IdArray]:
         """All messages' units in one array, a separator after each, and each unit's message."""
         if self.char:
             text = "\0".join(self.units(doc) for doc in docs) + "\0"
             units = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
-        else:
-            tokens: list[str] = []
-            for doc in docs:
-                tokens += self.units(doc)
-                tokens.append("\0")  # tokens are alphanumeric, never NUL
-            lookup = self.token_ids.get
-            units = np.fromiter(map(lookup, tokens, repeat(-1)), dtype=np.int64, count=len(tokens))
-        # a token unknown to the vocabulary (-1) still breaks a bigram but makes no feature
-        message = np.cumsum(units == _SEPARATOR) - (units == _SEPARATOR)
+            message = np.cumsum(units == _SEPARATOR) - (units == _SEPARATOR)
+            return units, message
+        # one flat lookup for the whole batch, then a separator after each message's tokens
+        # (tokens are alphanumeric, never NUL); a token unknown to the vocabulary becomes a
+        # separator too: it breaks a bigram and makes no feature
+        parts = list(map(self.units, docs))
+        lengths = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
+        lookup = self.token_ids.get
+        ids = np.fromiter(
+            map(lookup, chain.from_iterable(parts), repeat(_SEPARATOR)),
+            dtype=np.int64,
+            count=int(lengths.sum()),
+        )
+        units = np.insert(ids, np.cumsum(lengths), _SEPARATOR)
+        message = np.repeat(np.arange(len(docs), dtype=np.int64), lengths + 1)
         return units, message
 
     def _direct_unigrams(
@@ -125,26 +132,49 @@ class FastTfidf:
         """Keys in ascending order with their start positions.
 
         When a key and its position fit in 64 bits together (character n-grams: 21 bits per
-        character), one sort of the packed words is about twice as fast as an argsort and
-        the two gathers it needs; the order is the same, ties broken by position.
+        character; word n-grams once each 32-bit token id is narrowed to the bits the
+        vocabulary needs), one sort of the packed words is about twice as fast as an argsort
+        and the two gathers it needs; the key order is the same, ties broken by position.
         """
         position_bits = max(1, int(starts.max()).bit_length()) if len(starts) else 1
-        if not self.char or _CODE_BITS * self.top + position_bits > 64:
+        unit_bits = _CODE_BITS if self.char else max(1, (len(self.token_ids) - 1).bit_length())
+        if unit_bits * self.top + position_bits > 64:
             order = np.argsort(keys)
             return keys[order], starts[order]
+        narrow = not self.char and unit_bits < 32
+        if narrow:  # (first << 32) | second  →  (first << unit_bits) | second: same order
+            keys = ((keys >> np.uint64(32)) << np.uint64(unit_bits)) | (keys & _LOW_32)
         shift = np.uint64(position_bits)
         packed = np.sort((keys << shift) | starts.astype(np.uint64))
         low = np.uint64((1 << position_bits) - 1)
-        return packed >> shift, (packed & low).astype(np.int64)
+        keys = packed >> shift
+        if narrow:
+            unit_mask = np.uint64((1 << unit_bits) - 1)
+            keys = ((keys >> np.uint64(unit_bits)) << np.uint64(32)) | (keys & unit_mask)
+        return keys, (packed & low).astype(np.int64)
+
+    def ids_from(self, other: FastTfidf) -> IdArray | None:
+        """This word view's token id for each of `other`'s token ids (separator if unknown),
+        or None when this view knows a token that `other` does not."""
+        if self.char or other.char or not self.token_ids.keys() <= other.token_ids.keys():
+            return None
+        mapping = np.full(len(other.token_ids), _SEPARATOR, dtype=np.int64)
+        for token, token_id in self.token_ids.items():
+            mapping[other.token_ids[token]] = token_id
+        return mapping
 
     def transform(self, docs: Sequence[list[str]]) -> sp.csr_matrix:
-        shape = (len(docs), len(self.idf))
         if not docs or not len(self.keys):
+            return sp.csr_matrix((len(docs), len(self.idf)), dtype=np.float32)
+        return self.transform_units(*self.joined_units(docs), len(docs))
+
+    def transform_units(
+        self, units: npt.NDArray[Any], message: IdArray, count: int
+    ) -> sp.csr_matrix:
+        """`transform` of `count` messages already turned into units (see `joined_units`)."""
+        shape = (count, len(self.idf))
+        if not count or not len(self.keys):
             return sp.csr_matrix(shape, dtype=np.float32)
-        units, message = self._joined_units(docs)
-        if not self.char:
-            known = units != -1
-            units = np.where(known, units, _SEPARATOR)
         keys, starts = _ngram_keys(units, self.top, _CODE_BITS if self.char else 32)
         direct_rows, direct_columns = self._direct_unigrams(keys, starts, message)
         if self.char:  # the BMP single characters were resolved above
@@ -159,17 +189,18 @@ class FastTfidf:
         distinct = keys[first]
         distinct_slots = np.minimum(np.searchsorted(self.keys, distinct), len(self.keys) - 1)
         distinct_found = self.keys[distinct_slots] == distinct
-        of_distinct = np.cumsum(first) - 1
-        slots, found = distinct_slots[of_distinct], distinct_found[of_distinct]
+        distinct_columns = np.where(distinct_found, self.features[distinct_slots], -1)
+        searched_columns = distinct_columns[np.cumsum(first) - 1]
+        found = searched_columns >= 0
         rows = np.concatenate([direct_rows, message[starts[found]]])
-        columns = np.concatenate([direct_columns, self.features[slots[found]]])
+        columns = np.concatenate([direct_columns, searched_columns[found]])
         cells = rows * len(self.idf) + columns
         cells, hits = np.unique(cells, return_counts=True)
         rows = cells // len(self.idf)
         columns = cells - rows * len(self.idf)
         data = (np.log(hits.astype(np.float32)) + 1.0) * self.idf[columns]
-        norms = np.sqrt(np.bincount(rows, weights=data * data, minlength=len(docs)))
+        norms = np.sqrt(np.bincount(rows, weights=data * data, minlength=count))
         norms[norms == 0] = 1.0
         data /= norms[rows].astype(np.float32)
-        indptr = np.searchsorted(rows, np.arange(len(docs) + 1))
+        indptr = np.searchsorted(rows, np.arange(count + 1))
         return sp.csr_matrix((data, columns.astype(np.int32), indptr), shape=shape)
