@@ -141,7 +141,7 @@ def tokenisers(args: argparse.Namespace) -> None:
 
 
 def load_unlabelled(data: Path) -> list[str]:
-    texts = []
+    texts: list[str] = []
     for name in ("messages_with_votes.csv", "messages_with_replies.csv"):
         with (data / name).open(encoding="utf-8") as handle:
             texts.extend(f"{row['title']}\n{row['detail']}" for row in csv.DictReader(handle))

@@ -6,10 +6,10 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from written_corpus import written_messages
 
 from classifiers import DemandClassifier
 from classifiers.training import TrainingSettings, train_classifier
+from tests.classifiers.written_corpus import written_messages
 
 
 @pytest.fixture(scope="session")

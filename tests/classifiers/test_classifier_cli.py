@@ -4,9 +4,9 @@ import json
 from pathlib import Path
 
 import pytest
-from written_corpus import written_messages
 
 from classifiers.cli import add_classifier_commands, main
+from tests.classifiers.written_corpus import written_messages
 
 
 def _write_csv(path: Path, rows: list[dict[str, str]]) -> Path:

@@ -33,9 +33,10 @@ def test_features_equal_scikit_learn_vectorizers(max_df: float, shared: bool) ->
     if shared:
         assert features._lead_from_words() is not None
     else:
-        features._lead_ids = ()  # type: ignore[attr-defined]  # each view on its own
+        features._lead_ids = ()  # each view on its own
     reference = [(vectorizer.fit(docs), weight) for vectorizer, _, weight in features._unfitted()]
-    for batch in (docs, docs[::-1], docs[-1:], docs[5:6], [[]]):
+    batches: tuple[list[list[str]], ...] = (docs, docs[::-1], docs[-1:], docs[5:6], [[]])
+    for batch in batches:
         expected = sp.hstack([v.transform(batch) * w for v, w in reference]).toarray()
         actual = features.transform(batch).toarray()
         np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=1e-6)
