@@ -21,6 +21,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from prometheus_client.parser import text_string_to_metric_families
+
 from connectors.exceptions import MalformedCallRecord
 from connectors.intake.json_calls import parse_call_bytes
 from connectors.intake.replay import read_replay_file
@@ -150,12 +152,11 @@ def _metric_totals(port: int, name: str, label: str) -> dict[str, float]:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
         text = response.read().decode("utf-8")
     totals: dict[str, float] = {}
-    for line in text.splitlines():
-        if line.startswith(name + "{"):
-            labels, value = line[len(name) + 1:].rsplit("} ", 1)
-            parts = dict(part.split("=", 1) for part in labels.split(",") if "=" in part)
-            key = parts.get(label, "").strip('"')
-            totals[key] = totals.get(key, 0.0) + float(value)
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name:
+                key = sample.labels.get(label, "")
+                totals[key] = totals.get(key, 0.0) + sample.value
     return totals
 
 
