@@ -130,15 +130,3 @@ def _override(value: Any) -> Override | None:
         return None
     return Override(**fields)
 
-
-def call_to_document(call: CallRecord) -> dict[str, Any]:
-    """The wire form of a call record (what the parser above accepts)."""
-    document: dict[str, Any] = {
-        "call_id": call.call_id, "hotline": call.hotline, "channel": call.channel.value,
-        "received_at": call.received_at.isoformat(), "text": call.text,
-        "caller_contact": call.caller_contact, "place_text": call.place_text, "area": call.area,
-    }
-    if call.override is not None:
-        document["override"] = {"category": call.override.category, "unit": call.override.unit,
-                                "agent_id": call.override.agent_id}
-    return document

@@ -43,5 +43,3 @@ class HotlineRegistry(Mapping[str, Hotline]):
     def __len__(self) -> int:
         return len(self._by_code)
 
-    def emergency_codes(self) -> frozenset[str]:
-        return frozenset(h.code for h in self._by_code.values() if h.kind is HotlineKind.EMERGENCY)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from connectors.exceptions import MalformedCallRecord
-from connectors.intake.json_calls import call_to_document, parse_call_bytes
+from connectors.intake.json_calls import parse_call_bytes
 from router.domain.calls import Channel, RejectionReason
 
 HOTLINES = {"12345", "12315", "110"}
@@ -72,10 +72,3 @@ def test_an_override_without_a_choice_is_no_override() -> None:
                             HOTLINES, 100)
     assert call.override is None
 
-
-def test_the_wire_form_parses_back_to_the_same_call() -> None:
-    call = parse_call_bytes(json.dumps(good(override={"category": "城乡建设"})).encode(),
-                            HOTLINES, 100)
-    again = parse_call_bytes(json.dumps(call_to_document(call)).encode(), HOTLINES, 100)
-    assert (again.call_id, again.text, again.received_at, again.override) == (
-        call.call_id, call.text, call.received_at, call.override)
