@@ -10,7 +10,11 @@ STAMP  := $(VENV)/.installed
 
 install: $(STAMP)
 
+# Debian and Ubuntu ship venv's ensurepip in a package of its own; without it `-m venv` fails
+# with a message that does not say which.
 $(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || \
+		{ echo 'python3-venv is missing: apt-get install python3-venv (Debian/Ubuntu)' >&2; exit 1; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
@@ -34,4 +38,6 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 clean:
-	rm -rf $(VENV) .hotline .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .hotline .pytest_cache .mypy_cache .ruff_cache .hypothesis .import_linter_cache \
+		*.egg-info
+	find . -type d -name __pycache__ -prune -exec rm -rf {} +

