@@ -60,7 +60,9 @@ def evaluate(
     seconds = time.perf_counter() - started
     predicted = [prediction.category for prediction in predictions]
     report = classification_report(labels, predicted, classifier.categories)
-    confident = np.array([classifier.is_confident(prediction) for prediction in predictions])
+    # at the thresholds fitted in training, one per category: what this model alone achieves
+    confident = np.array([p.confidence >= classifier.thresholds[p.category] for p in predictions],
+                         dtype=bool)
     correct = np.array(predicted) == np.array(labels)
     report["auto_dispatch"] = {
         "coverage": round(float(confident.mean()), 4) if len(confident) else 0.0,

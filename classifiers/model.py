@@ -54,7 +54,11 @@ class Prediction:
 
 @dataclass
 class DemandClassifier:
-    """Tokeniser + features + scorer + calibrator, with per-category dispatch thresholds."""
+    """Tokeniser + features + scorer + calibrator, with per-category dispatch thresholds.
+
+    `thresholds` are data fitted in training (one per category); whether a prediction is
+    dispatched automatically is the router's decision, which may override them.
+    """
 
     tokenizer: DemandTokenizer
     features: DemandFeatures
@@ -127,7 +131,3 @@ class DemandClassifier:
                 Prediction(names[order[0]], row[0], alternatives, self.model_version, len(tokens))
             )
         return predictions
-
-    def is_confident(self, prediction: Prediction) -> bool:
-        """True when the prediction clears its category's auto-dispatch threshold."""
-        return prediction.confidence >= self.thresholds.get(prediction.category, 1.0)

@@ -1,55 +1,164 @@
 """Reads the default configuration in `config/` (TOML) into domain objects.
 
-Every problem is reported with the file and the field it is in, so an operator can fix the
-file without reading code.
+Each file is checked in two steps: its shape, by one pydantic model per TOML table (types,
+required keys, no unknown keys), then what its entries name (units, areas, hotlines,
+categories, urgencies), across both files. Every problem is reported, one line each, with
+the file and the field it is in, so an operator can fix the files without reading code.
 """
 
 from __future__ import annotations
 
+import difflib
+import json
+import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from types import MappingProxyType
+from typing import Annotated, Any, TypeVar, get_args
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, ValidationError
+from pydantic_core import ErrorDetails
 
 from router.domain.errors import ConfigurationError
 from router.domain.hotlines import Hotline, HotlineKind, HotlineRegistry
-from router.domain.routing import Area, RoutingRule, RoutingTable, Unit, UnitKind
-
-_Kind = TypeVar("_Kind", HotlineKind, UnitKind)
+from router.domain.routing import Area, RoutingRule, RoutingTable, TriagePolicy, Unit, UnitKind
 
 DEFAULT_CONFIG_DIR = Path(__file__).resolve().parents[1] / "config"
 
+Loc = tuple[str | int, ...]
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+def _unit_interval(value: float) -> float:
+    if not 0 <= value <= 1:  # also refuses nan
+        raise ValueError("must be a number from 0 to 1")
+    return value
+
+
+# Strict: TOML values carry their type, so "0.5" or true for a number is a mistake to report,
+# not something to coerce.
+Text = Annotated[str, Strict(), AfterValidator(_not_blank)]
+Threshold = Annotated[float, Strict(), AfterValidator(_unit_interval)]
+
+
+class _Table(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class HotlineTable(_Table):
+    """A `[[hotline]]` of hotlines.toml."""
+
+    code: Text
+    name: Text
+    owner_unit: Text
+    kind: HotlineKind
+
+
+class HotlinesFile(_Table):
+    hotline: tuple[HotlineTable, ...] = Field(min_length=1)
+
+
+class UnitTable(_Table):
+    """A `[[unit]]` of routing.toml."""
+
+    code: Text
+    name: Text
+    kind: UnitKind
+
+
+class AreaTable(_Table):
+    """An `[[area]]` of routing.toml."""
+
+    code: Text
+    name: Text
+    aliases: tuple[Text, ...] = ()
+    government_unit: Text
+
+
+class RuleTable(_Table):
+    """A `[[rule]]` of routing.toml; an empty or absent list matches anything."""
+
+    id: Text
+    unit: Text
+    categories: tuple[Text, ...] = ()
+    areas: tuple[Text, ...] = ()
+    hotlines: tuple[Text, ...] = ()
+    urgencies: tuple[Text, ...] = ()
+    description: Annotated[str, Strict()] = ""
+
+
+class TriageTable(_Table):
+    """`[triage]` of routing.toml: the default threshold and per-category overrides."""
+
+    default_threshold: Threshold
+    thresholds: dict[str, Threshold] = Field(default_factory=dict)
+
+
+class RoutingFile(_Table):
+    dispatcher_unit: Text
+    no_transfer_back_hotlines: tuple[Text, ...] = ()
+    emergency_units: dict[str, Text] = Field(default_factory=dict)
+    triage: TriageTable
+    unit: tuple[UnitTable, ...] = Field(min_length=1)
+    area: tuple[AreaTable, ...] = Field(min_length=1)
+    rule: tuple[RuleTable, ...] = Field(min_length=1)
+
 
 @dataclass(frozen=True, slots=True)
-class TriagePolicy:
-    """Auto-dispatch thresholds: configured overrides first, then the model's own."""
+class TriageSettings:
+    """`[triage]` as configured; it decides nothing until joined with the model's thresholds."""
 
     default_threshold: float
     overrides: Mapping[str, float]
 
-    def threshold_for(self, category: str, model_thresholds: Mapping[str, float]) -> float:
-        if category in self.overrides:
-            return self.overrides[category]
-        return model_thresholds.get(category, self.default_threshold)
+    def policy(self, model_thresholds: Mapping[str, float]) -> TriagePolicy:
+        return TriagePolicy(self.default_threshold, self.overrides, model_thresholds)
 
 
 @dataclass(frozen=True, slots=True)
 class RouterConfig:
     hotlines: HotlineRegistry
     routing: RoutingTable
-    triage: TriagePolicy
+    triage: TriageSettings
 
 
-def load_router_config(config_dir: Path = DEFAULT_CONFIG_DIR) -> RouterConfig:
-    hotlines_file = config_dir / "hotlines.toml"
-    routing_file = config_dir / "routing.toml"
-    hotline_doc = _read(hotlines_file)
-    routing_doc = _read(routing_file)
-    routing = _routing_table(routing_file, routing_doc)
-    hotlines = _hotlines(hotlines_file, hotline_doc, routing)
-    triage = _triage(routing_file, routing_doc.get("triage", {}))
-    return RouterConfig(hotlines=hotlines, routing=routing, triage=triage)
+def triage_policy(config: RouterConfig, model_thresholds: Mapping[str, float]) -> TriagePolicy:
+    """The auto-dispatch policy: configured thresholds over the ones the model fitted.
+
+    Build it once, where both the configuration and the loaded model are at hand.
+    """
+    return config.triage.policy(model_thresholds)
+
+
+def load_router_config(config_dir: Path = DEFAULT_CONFIG_DIR,
+                       categories: Collection[str] | None = None) -> RouterConfig:
+    """Hotlines, routing table and triage settings from `config_dir`.
+
+    `categories` are the classifier's: when given, a rule or a triage override may name no
+    other. Raises `ConfigurationError` listing every problem found.
+    """
+    hotlines_file, routing_file = config_dir / "hotlines.toml", config_dir / "routing.toml"
+    problems: list[str] = []
+    hotlines = _validate(HotlinesFile, hotlines_file, problems)
+    routing = _validate(RoutingFile, routing_file, problems)
+    if hotlines is None or routing is None:
+        raise ConfigurationError("\n".join(problems))
+    problems += _reference_problems(hotlines_file, hotlines, routing_file, routing, categories)
+    if problems:
+        raise ConfigurationError("\n".join(problems))
+    return RouterConfig(
+        hotlines=_registry(hotlines_file, hotlines),
+        routing=_routing_table(routing_file, routing),
+        triage=TriageSettings(routing.triage.default_threshold,
+                              MappingProxyType(dict(routing.triage.thresholds))),
+    )
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -62,89 +171,174 @@ def _read(path: Path) -> dict[str, Any]:
         raise ConfigurationError(f"{path}: not valid TOML: {exc}") from exc
 
 
-class _Fields:
-    """Typed access to one table of a TOML file, with errors that say where."""
-
-    def __init__(self, path: Path, where: str, table: Mapping[str, Any]) -> None:
-        self.path, self.where, self.table = path, where, table
-
-    def fail(self, field: str, problem: str) -> ConfigurationError:
-        return ConfigurationError(f"{self.path}: {self.where}.{field}: {problem}")
-
-    def text(self, field: str) -> str:
-        value = self.table.get(field)
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail(field, "required, a non-empty string")
-        return value
-
-    def texts(self, field: str) -> frozenset[str]:
-        value = self.table.get(field, [])
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self.fail(field, "must be a list of strings")
-        return frozenset(value)
-
-    def choice(self, field: str, kind: type[_Kind]) -> _Kind:
-        value = self.text(field)
-        try:
-            return kind(value)
-        except ValueError:
-            allowed = ", ".join(k.value for k in kind)
-            raise self.fail(field, f"{value!r} is not one of {allowed}") from None
+_File = TypeVar("_File", bound=BaseModel)
 
 
-def _entries(path: Path, doc: Mapping[str, Any], key: str) -> list[_Fields]:
-    entries = doc.get(key)
-    if not isinstance(entries, list) or not entries:
-        raise ConfigurationError(f"{path}: [[{key}]]: at least one entry is required")
-    return [_Fields(path, f"{key}[{i}]", entry) for i, entry in enumerate(entries)]
-
-
-def _hotlines(path: Path, doc: Mapping[str, Any], routing: RoutingTable) -> HotlineRegistry:
-    hotlines = []
-    for entry in _entries(path, doc, "hotline"):
-        owner = entry.text("owner_unit")
-        if owner not in routing.units:
-            raise entry.fail("owner_unit", f"unknown unit {owner!r} (see routing.toml)")
-        hotlines.append(Hotline(code=entry.text("code"), name=entry.text("name"),
-                                owner_unit=owner, kind=entry.choice("kind", HotlineKind)))
+def _validate(model: type[_File], path: Path, problems: list[str]) -> _File | None:
     try:
-        return HotlineRegistry(hotlines)
+        return model.model_validate(_read(path))
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        locs = [error["loc"] for error in errors]
+        problems += [
+            _line(path, error["loc"], _describe(model, error)) for error in errors
+            # pydantic also calls a list of tables whose entries failed "too short":
+            # the entries' own errors say what is wrong
+            if not any(_inside(other, error["loc"]) for other in locs)
+        ]
+        return None
+
+
+def _inside(loc: Loc, parent: Loc) -> bool:
+    return len(loc) > len(parent) and loc[: len(parent)] == parent
+
+
+def _describe(model: type[BaseModel], error: ErrorDetails) -> str:
+    kind, value, context = error["type"], error["input"], error.get("ctx", {})
+    if kind == "missing":
+        return "required"
+    if kind == "extra_forbidden":
+        known = _keys_at(model, error["loc"][:-1])
+        close = difflib.get_close_matches(str(error["loc"][-1]), known, n=1)
+        if close:
+            return f"unknown key (did you mean {close[0]!r}?)"
+        return "unknown key" + (f" (expected one of {', '.join(known)})" if known else "")
+    if kind == "enum":
+        return f"{value!r} is not one of {context['expected']}"
+    if kind == "value_error":
+        return str(context["error"])
+    if kind == "too_short":
+        return "at least one entry is required"
+    message = error["msg"][0].lower() + error["msg"][1:]
+    return f"{message}, not {value!r}" if isinstance(value, str | int | float) else message
+
+
+def _keys_at(model: type[BaseModel], loc: Loc) -> list[str]:
+    """The keys the table at `loc` allows (for suggesting the one a typo meant)."""
+    table: type[BaseModel] | None = model
+    for part in loc:
+        if isinstance(part, str):
+            field = table.model_fields.get(part) if table is not None else None
+            table = _table_in(field.annotation) if field is not None else None
+    return sorted(table.model_fields) if table is not None else []
+
+
+def _table_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return next(filter(None, map(_table_in, get_args(annotation))), None)
+
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _where(loc: Loc) -> str:
+    """A pydantic location as a TOML path: `rule[3].unit`, `triage.thresholds."城乡建设"`."""
+    where = ""
+    for part in loc:
+        if isinstance(part, int):
+            where += f"[{part}]"
+        else:
+            key = part if _BARE_KEY.fullmatch(part) else json.dumps(part, ensure_ascii=False)
+            where += f".{key}" if where else key
+    return where or "(top level)"
+
+
+def _line(path: Path, loc: Loc, problem: str) -> str:
+    return f"{path}: {_where(loc)}: {problem}"
+
+
+class _References:
+    """What entries name that does not exist, or codes used twice, each at file and field."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def known(self, path: Path, loc: Loc, value: str, known: Collection[str], what: str,
+              hint: str = "") -> None:
+        if value not in known:
+            self.problems.append(_line(path, loc, f"unknown {what} {value!r}{hint}"))
+
+    def unique(self, path: Path, table: str, field: str, values: Sequence[str]) -> None:
+        first: dict[str, int] = {}
+        for index, value in enumerate(values):
+            if value in first:
+                also = f"{table}[{first[value]}]"
+                self.problems.append(_line(path, (table, index, field),
+                                           f"{value!r} is used twice (also {also})"))
+            first.setdefault(value, index)
+
+
+def _reference_problems(hotlines_file: Path, hotlines: HotlinesFile, routing_file: Path,
+                        routing: RoutingFile, categories: Collection[str] | None) -> list[str]:
+    # Imported here: the classifier package loads numpy and scikit-learn, which the CLI and
+    # the settings (which import this module) should not pay for.
+    from classifiers import Urgency
+
+    check = _References()
+    units = {unit.code for unit in routing.unit}
+    areas = {area.code for area in routing.area}
+    lines = {hotline.code for hotline in hotlines.hotline}
+    urgencies = [urgency.value for urgency in Urgency]
+    category_hint = "" if categories is None else f" (known: {', '.join(categories)})"
+
+    check.unique(hotlines_file, "hotline", "code", [h.code for h in hotlines.hotline])
+    for i, hotline in enumerate(hotlines.hotline):
+        check.known(hotlines_file, ("hotline", i, "owner_unit"), hotline.owner_unit, units,
+                    "unit", f" (units are listed in {routing_file.name})")
+
+    check.unique(routing_file, "unit", "code", [u.code for u in routing.unit])
+    check.unique(routing_file, "area", "code", [a.code for a in routing.area])
+    check.unique(routing_file, "rule", "id", [r.id for r in routing.rule])
+    check.known(routing_file, ("dispatcher_unit",), routing.dispatcher_unit, units, "unit")
+    for j, code in enumerate(routing.no_transfer_back_hotlines):
+        check.known(routing_file, ("no_transfer_back_hotlines", j), code, lines, "hotline")
+    for service, unit in routing.emergency_units.items():
+        check.known(routing_file, ("emergency_units", service), unit, units, "unit")
+    if categories is not None:
+        for category in routing.triage.thresholds:
+            check.known(routing_file, ("triage", "thresholds", category), category, categories,
+                        "category", category_hint)
+    for i, area in enumerate(routing.area):
+        check.known(routing_file, ("area", i, "government_unit"), area.government_unit, units,
+                    "unit")
+    for i, rule in enumerate(routing.rule):
+        check.known(routing_file, ("rule", i, "unit"), rule.unit, units, "unit")
+        for j, code in enumerate(rule.areas):
+            check.known(routing_file, ("rule", i, "areas", j), code, areas, "area")
+        for j, code in enumerate(rule.hotlines):
+            check.known(routing_file, ("rule", i, "hotlines", j), code, lines, "hotline")
+        for j, code in enumerate(rule.urgencies):
+            check.known(routing_file, ("rule", i, "urgencies", j), code, urgencies, "urgency",
+                        f" (one of {', '.join(urgencies)})")
+        if categories is not None:
+            for j, code in enumerate(rule.categories):
+                check.known(routing_file, ("rule", i, "categories", j), code, categories,
+                            "category", category_hint)
+    return check.problems
+
+
+def _registry(path: Path, doc: HotlinesFile) -> HotlineRegistry:
+    try:
+        return HotlineRegistry(Hotline(code=h.code, name=h.name, owner_unit=h.owner_unit,
+                                       kind=h.kind) for h in doc.hotline)
     except ValueError as exc:
         raise ConfigurationError(f"{path}: {exc}") from exc
 
 
-def _routing_table(path: Path, doc: Mapping[str, Any]) -> RoutingTable:
-    top = _Fields(path, "routing", doc)
-    units = [Unit(e.text("code"), e.text("name"), e.choice("kind", UnitKind))
-             for e in _entries(path, doc, "unit")]
-    areas = [Area(e.text("code"), e.text("name"), tuple(sorted(e.texts("aliases"))),
-                  e.text("government_unit")) for e in _entries(path, doc, "area")]
+def _routing_table(path: Path, doc: RoutingFile) -> RoutingTable:
+    units = [Unit(u.code, u.name, u.kind) for u in doc.unit]
+    areas = [Area(a.code, a.name, tuple(sorted(set(a.aliases))), a.government_unit)
+             for a in doc.area]
     rules = [
-        RoutingRule(rule_id=e.text("id"), unit=e.text("unit"), categories=e.texts("categories"),
-                    areas=e.texts("areas"), hotlines=e.texts("hotlines"),
-                    urgencies=e.texts("urgencies"),
-                    description=str(e.table.get("description", "")))
-        for e in _entries(path, doc, "rule")
+        RoutingRule(rule_id=r.id, unit=r.unit, categories=frozenset(r.categories),
+                    areas=frozenset(r.areas), hotlines=frozenset(r.hotlines),
+                    urgencies=frozenset(r.urgencies), description=r.description)
+        for r in doc.rule
     ]
-    emergency = doc.get("emergency_units", {})
-    if not isinstance(emergency, dict) or not all(isinstance(v, str) for v in emergency.values()):
-        raise top.fail("emergency_units", "must map service numbers to unit codes")
     try:
-        return RoutingTable(units, areas, rules, dispatcher_unit=top.text("dispatcher_unit"),
-                            emergency_units=emergency,
-                            no_transfer_back_hotlines=top.texts("no_transfer_back_hotlines"))
+        return RoutingTable(units, areas, rules, dispatcher_unit=doc.dispatcher_unit,
+                            emergency_units=doc.emergency_units,
+                            no_transfer_back_hotlines=frozenset(doc.no_transfer_back_hotlines))
     except ValueError as exc:
         raise ConfigurationError(f"{path}: {exc}") from exc
-
-
-def _triage(path: Path, table: Mapping[str, Any]) -> TriagePolicy:
-    fields = _Fields(path, "triage", table)
-    default = table.get("default_threshold", 0.5)
-    overrides = table.get("thresholds", {})
-    if not isinstance(default, int | float) or not 0 <= default <= 1:
-        raise fields.fail("default_threshold", "must be a number from 0 to 1")
-    if not isinstance(overrides, dict) or not all(
-        isinstance(v, int | float) and 0 <= v <= 1 for v in overrides.values()
-    ):
-        raise fields.fail("thresholds", "must map categories to numbers from 0 to 1")
-    return TriagePolicy(float(default), {k: float(v) for k, v in overrides.items()})

@@ -52,6 +52,9 @@ class IntakeService:
                  clock: Callable[[], datetime] = _utcnow) -> None:
         self._config = config
         self._classifier = classifier
+        # The one place the auto-dispatch threshold is decided: configured overrides, then
+        # the model's fitted per-category thresholds, then the configured default.
+        self._triage = config.triage.policy(classifier.thresholds)
         self._urgency = urgency_rules
         self._repository = repository
         self._clock = clock
@@ -63,14 +66,14 @@ class IntakeService:
             calls, predictions, strict=True)]
 
     def _assess_one(self, call: CallRecord, prediction: PredictionLike) -> Assessment:
-        routing, triage = self._config.routing, self._config.triage
+        routing = self._config.routing
         urgency = self._urgency.assess(call.text)
         area = call.area if call.area in routing.areas else routing.resolve_area(
             call.place_text, call.text)
         override = call.override
         chosen = override.category if override and override.category else None
         category = chosen or prediction.category
-        threshold = triage.threshold_for(prediction.category, self._classifier.thresholds)
+        threshold = self._triage.threshold_for(prediction.category)
         decision = routing.decide(RoutingRequest(
             hotline=call.hotline, channel=call.channel.value, category=category,
             confidence=prediction.confidence, auto_dispatch_threshold=threshold,

@@ -8,8 +8,9 @@ score behind it, so a dispatcher can see why a ticket went where it went.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+from types import MappingProxyType
 
 
 class UnitKind(StrEnum):
@@ -66,6 +67,37 @@ class RoutingRule:
 
 def _matches(allowed: frozenset[str], value: str | None) -> bool:
     return not allowed or (value is not None and value in allowed)
+
+
+@dataclass(frozen=True, slots=True)
+class TriagePolicy:
+    """The one place that decides a category's auto-dispatch threshold; below it, triage.
+
+    A threshold configured for the category wins; else the one the model fitted from data
+    for it; else the configured default (a category the model has no threshold for).
+    """
+
+    default_threshold: float
+    overrides: Mapping[str, float] = field(default_factory=dict)
+    model_thresholds: Mapping[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # Own read-only copies: the policy of a running worker cannot be changed under it.
+        for name in ("overrides", "model_thresholds"):
+            object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
+        named = [("default_threshold", self.default_threshold)]
+        named += [(f"override for {c}", t) for c, t in self.overrides.items()]
+        named += [(f"model threshold for {c}", t) for c, t in self.model_thresholds.items()]
+        wrong = [f"{where} is {value!r}" for where, value in named
+                 if not 0.0 <= value <= 1.0]  # also refuses nan
+        if wrong:
+            raise ValueError("thresholds must be from 0 to 1: " + "; ".join(wrong))
+
+    def threshold_for(self, category: str) -> float:
+        override = self.overrides.get(category)
+        if override is not None:
+            return override
+        return self.model_thresholds.get(category, self.default_threshold)
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,7 +46,7 @@ def test_vague_input_stays_below_the_dispatch_threshold(
 ) -> None:
     (prediction,) = tiny_classifier.predict([vague])
     assert prediction.confidence < FLOOR
-    assert not tiny_classifier.is_confident(prediction)
+    assert prediction.confidence < tiny_classifier.thresholds[prediction.category]
 
 
 def test_thresholds_cover_every_category_and_respect_the_floor(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 import pytest
 
@@ -13,6 +14,7 @@ from router.domain.routing import (
     RoutingRequest,
     RoutingRule,
     RoutingTable,
+    TriagePolicy,
     Unit,
     UnitKind,
 )
@@ -132,3 +134,46 @@ def test_the_place_is_resolved_by_its_longest_matching_name() -> None:
     assert TABLE.resolve_area("兰州市七里河区西湖街道") == "qilihe"
     assert TABLE.resolve_area(None, "在红古区海石湾镇") == "honggu"
     assert TABLE.resolve_area("不知道在哪里") is None
+
+
+def test_a_configured_threshold_beats_the_model_s() -> None:
+    policy = TriagePolicy(0.55, overrides={"交通运输": 0.9}, model_thresholds={"交通运输": 0.7})
+    assert policy.threshold_for("交通运输") == 0.9
+
+
+def test_the_model_s_threshold_beats_the_default() -> None:
+    policy = TriagePolicy(0.55, overrides={"交通运输": 0.9}, model_thresholds={"环境保护": 0.6})
+    assert policy.threshold_for("环境保护") == 0.6
+
+
+def test_the_default_covers_a_category_neither_names() -> None:
+    policy = TriagePolicy(0.55, overrides={"交通运输": 0.9}, model_thresholds={"环境保护": 0.6})
+    assert policy.threshold_for("教育文体") == 0.55
+
+
+def test_an_override_of_zero_still_counts() -> None:
+    policy = TriagePolicy(0.55, overrides={"交通运输": 0.0}, model_thresholds={"交通运输": 0.7})
+    assert policy.threshold_for("交通运输") == 0.0
+
+
+def test_the_policy_keeps_its_own_copy_of_the_thresholds() -> None:
+    model = {"交通运输": 0.7}
+    policy = TriagePolicy(0.55, model_thresholds=model)
+    model["交通运输"] = 0.1
+    assert policy.threshold_for("交通运输") == 0.7
+    with pytest.raises(TypeError):
+        policy.model_thresholds["交通运输"] = 0.1  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [
+        lambda: TriagePolicy(1.5),
+        lambda: TriagePolicy(0.5, overrides={"交通运输": -0.1}),
+        lambda: TriagePolicy(0.5, model_thresholds={"交通运输": float("nan")}),
+    ],
+    ids=["default", "override", "model"],
+)
+def test_a_threshold_outside_0_to_1_is_refused(policy: Callable[[], TriagePolicy]) -> None:
+    with pytest.raises(ValueError, match="from 0 to 1"):
+        policy()
