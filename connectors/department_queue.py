@@ -4,9 +4,9 @@ Each unit's stream has one consumer group; its staff are the group's consumers, 
 claims work (XREADGROUP), acknowledges it (XACK), sees what is pending (XPENDING) and takes
 over work a colleague left idle (XAUTOCLAIM) without anything home-made.
 
-Enqueueing is idempotent: a Lua script sets a per-unit, per-ticket marker and appends to the
-stream in one atomic step, so a replayed call never puts a ticket in a queue twice (and a
-triage ticket a dispatcher sends on enters the new unit's queue once).
+Enqueueing is idempotent: a Lua script sets a marker named by the entry's dedupe key (the
+outbox message id) and appends to the stream in one atomic step, so an outbox entry the relay
+delivers again after a crash never puts a ticket in a queue twice.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from connectors.exceptions import QueueUnavailable
+from router.ports import QueueItem
 
 GROUP = "staff"
 _MARKER_TTL_SECONDS = 30 * 24 * 3600  # far beyond any replay window
@@ -32,13 +33,6 @@ if redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then
 end
 return false
 """
-
-
-@dataclass(frozen=True, slots=True)
-class QueueEntry:
-    unit: str
-    ticket_id: str
-    fields: Mapping[str, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +61,7 @@ class DepartmentQueues:
     def stream_key(self, unit: str) -> str:
         return f"{self._prefix}{unit}"
 
-    def enqueue(self, entries: Sequence[QueueEntry]) -> int:
+    def enqueue(self, entries: Sequence[QueueItem]) -> int:
         """Append each entry to its unit's stream unless it is already there; returns how many."""
         if not entries:
             return 0
@@ -77,7 +71,7 @@ class DepartmentQueues:
                 flat = [item for pair in {"ticket_id": entry.ticket_id, **entry.fields}.items()
                         for item in pair]
                 self._enqueue_once(
-                    keys=[f"{self._prefix}enqueued:{entry.unit}:{entry.ticket_id}",
+                    keys=[f"{self._prefix}enqueued:{entry.dedupe_key}",
                           self.stream_key(entry.unit)],
                     args=[_MARKER_TTL_SECONDS, GROUP, *flat], client=pipe)
             return sum(1 for added in pipe.execute() if added)

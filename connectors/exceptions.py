@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from router.domain.calls import RejectionReason
-from router.domain.errors import HotlineRouterError, PermanentRecordError
+from router.domain.errors import PermanentRecordError, TransientFailure
 
 
 class MalformedCallRecord(PermanentRecordError):
@@ -15,5 +15,5 @@ class MalformedCallRecord(PermanentRecordError):
         self.detail = detail
 
 
-class QueueUnavailable(HotlineRouterError):
+class QueueUnavailable(TransientFailure):
     """The department queue store did not answer; retry with backoff, nothing is lost."""

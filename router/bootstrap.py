@@ -1,21 +1,31 @@
-"""The composition root: the only place that reads settings and builds clients."""
+"""The composition root: the only place that reads settings and builds engines, clients, the
+services, the faust app and the HTTP API. Commands, the demo, health and the tests ask it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import redis
-from sqlalchemy import Engine
+from fastapi import FastAPI
+from sqlalchemy import Engine, text
 
 from classifiers import DemandClassifier, UrgencyRules
 from connectors.department_queue import DepartmentQueues
 from router.access import UnitTokens
+from router.api import create_api
 from router.config_files import RouterConfig, load_router_config
 from router.intake_service import IntakeService
 from router.metrics import RouterMetrics
+from router.outbox_relay import OutboxRelay
 from router.persistence.database import make_engine, upgrade_schema
+from router.persistence.outbox import OutboxRepository
 from router.persistence.tickets import TicketRepository
+from router.pipeline import IntakePipeline
 from router.settings import Settings
+from router.streams import FaustPublisher, StreamApp, create_app
+from router.ticket_desk import TicketDesk
 
 
 @dataclass
@@ -24,6 +34,7 @@ class Components:
     config: RouterConfig
     engine: Engine
     repository: TicketRepository
+    outbox: OutboxRepository
     redis: redis.Redis
     queues: DepartmentQueues
     classifier: DemandClassifier
@@ -37,11 +48,55 @@ class Components:
         self.engine.dispose()
 
 
+@dataclass
+class Runtime:
+    """Everything one worker process runs, wired together."""
+
+    components: Components
+    stream: StreamApp
+    relay: OutboxRelay
+    desk: TicketDesk
+    api: FastAPI
+
+
+def default_database_path(settings: Settings) -> Path:
+    """The embedded default's SQLite file, used when HOTLINE_DATABASE_URL is unset."""
+    return settings.state_dir.resolve() / "hotline.db"
+
+
 def database_url(settings: Settings) -> str:
+    """The database to use; for the embedded default, its folder is created."""
     if settings.database.url is not None:
         return settings.database.url.get_secret_value()
     settings.state_dir.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{settings.state_dir.resolve() / 'hotline.db'}"
+    return f"sqlite:///{default_database_path(settings)}"
+
+
+def engine_for(url: str, pool_size: int = 5) -> Engine:
+    return make_engine(url, pool_size)
+
+
+def database_engine(settings: Settings, migrate: bool = False) -> Engine:
+    engine = engine_for(database_url(settings), settings.database.pool_size)
+    if migrate:
+        upgrade_schema(engine)
+    return engine
+
+
+def stores_at(url: str, origin: str) -> tuple[TicketRepository, OutboxRepository]:
+    """The ticket and outbox stores of a database, for commands that look from outside
+    (exports, the demo's summary)."""
+    engine = engine_for(url)
+    return TicketRepository(engine, origin=origin), OutboxRepository(engine, origin=origin)
+
+
+def readiness_checks(components: Components) -> dict[str, Callable[[], object]]:
+    """What /readyz asks, each a blocking call that raises when its service is away."""
+    def database() -> None:
+        with components.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    return {"database": database, "redis": components.redis.ping}
 
 
 def redis_client(settings: Settings) -> redis.Redis:
@@ -54,10 +109,8 @@ def redis_client(settings: Settings) -> redis.Redis:
 
 def build_components(settings: Settings, migrate: bool = True) -> Components:
     config = load_router_config(settings.config_dir)
-    engine = make_engine(database_url(settings), settings.database.pool_size)
-    if migrate:
-        upgrade_schema(engine)
-    repository = TicketRepository(engine)
+    engine = database_engine(settings, migrate=migrate)
+    repository = TicketRepository(engine, origin=settings.kafka.app_id)
     client = redis_client(settings)
     classifier = DemandClassifier.load(settings.classifier_model)
     # Fail at start, not on every call: an artifact the code cannot use would otherwise
@@ -65,10 +118,40 @@ def build_components(settings: Settings, migrate: bool = True) -> Components:
     classifier.predict(["小区路灯不亮"])
     urgency = UrgencyRules.load(settings.config_dir / "urgency.toml")
     return Components(
-        settings=settings, config=config, engine=engine, repository=repository, redis=client,
+        settings=settings, config=config, engine=engine, repository=repository,
+        outbox=OutboxRepository(engine, origin=settings.kafka.app_id), redis=client,
         queues=DepartmentQueues(client, settings.redis.queue_prefix), classifier=classifier,
         urgency=urgency,
         service=IntakeService(config, classifier, urgency, repository),
         metrics=RouterMetrics(),
         unit_tokens=UnitTokens(settings.api.unit_token_secret.get_secret_value()),
     )
+
+
+def build_runtime(components: Components) -> Runtime:
+    settings = components.settings
+    relay: OutboxRelay | None = None
+
+    def wake_relay() -> None:  # the relay is built after the app whose publisher it uses
+        if relay is not None:
+            relay.wake()
+
+    def make_pipeline(publisher: FaustPublisher) -> IntakePipeline:
+        return IntakePipeline(components.service, publisher, components.metrics,
+                              components.config.hotlines, settings.max_text_chars,
+                              on_committed=wake_relay)
+
+    stream = create_app(settings.kafka, settings.state_dir, make_pipeline)
+    relay = OutboxRelay(components.outbox, components.queues, stream.publisher,
+                        components.metrics, batch_size=settings.outbox.batch_size,
+                        lease_seconds=settings.outbox.lease_seconds,
+                        idle_poll_seconds=settings.outbox.poll_seconds)
+    desk = TicketDesk(components.config.routing, components.classifier.categories,
+                      components.repository, on_committed=wake_relay)
+
+    async def submit(call_id: str, record: bytes) -> None:
+        delivery = await stream.calls_topic.send(key=call_id.encode("utf-8"), value=record)
+        await delivery
+
+    api = create_api(components, desk, submit, readiness_checks(components))
+    return Runtime(components=components, stream=stream, relay=relay, desk=desk, api=api)

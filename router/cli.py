@@ -89,10 +89,9 @@ def _health(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
-    from router.bootstrap import database_url
-    from router.persistence.database import make_engine, upgrade_schema
+    from router.bootstrap import database_engine
 
-    upgrade_schema(make_engine(database_url(settings)))
+    database_engine(settings, migrate=True).dispose()
     return 0
 
 
@@ -105,11 +104,10 @@ def _unit_token(settings: Settings, args: argparse.Namespace) -> int:
 
 def _export_corrections(settings: Settings, args: argparse.Namespace) -> int:
     from classifiers import mask_personal_data
-    from router.bootstrap import database_url
-    from router.persistence.database import make_engine
-    from router.persistence.tickets import TicketRepository
+    from router.bootstrap import database_url, stores_at
 
-    rows = TicketRepository(make_engine(database_url(settings))).corrections()
+    tickets, _ = stores_at(database_url(settings), settings.kafka.app_id)
+    rows = tickets.corrections()
     with args.out.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=["text", "label"])
         writer.writeheader()

@@ -30,6 +30,7 @@ from connectors.exceptions import MalformedCallRecord
 from connectors.intake.json_calls import parse_call_bytes
 from connectors.intake.replay import read_replay_file
 from router.access import UnitTokens
+from router.bootstrap import stores_at
 from router.config_files import load_router_config
 from router.embedded import (
     EmbeddedServiceError,
@@ -40,7 +41,7 @@ from router.embedded import (
     stop_process,
     wait_for_worker,
 )
-from router.persistence.database import make_engine
+from router.persistence.outbox import OutboxRepository
 from router.persistence.tickets import TicketRepository
 from router.replay import replay_file
 from router.settings import Settings
@@ -112,8 +113,8 @@ def _run(settings: Settings, once: bool, calls_file: Path, state_dir: Path,
             desk = _post(f"http://127.0.0.1:{port}/api/v1/calls", _DESK_CALL, token)
             print(f"demo: agent desktop call {desk['call_id']} → {desk['state']}"
                   f" ({(desk.get('ticket') or {}).get('unit', 'pending')})")
-            repository = TicketRepository(make_engine(database))
-            handled = _wait_until_handled(repository, port, expected, timeout=180)
+            repository, outbox = stores_at(database, settings.kafka.app_id)
+            handled = _wait_until_handled(repository, outbox, port, expected, timeout=180)
             elapsed = time.perf_counter() - started
             _print_summary(repository, load_router_config(settings.config_dir).routing.units,
                            _metric_totals(port, "hotline_dead_letters_total", "reason"),
@@ -154,13 +155,16 @@ def _expected_outcomes(calls_file: Path, settings: Settings) -> dict[str, int]:
     return {"tickets": len(call_ids), "dead_letters": rejected}
 
 
-def _wait_until_handled(repository: TicketRepository, port: int, expected: Mapping[str, int],
-                        timeout: float) -> bool:
+def _wait_until_handled(repository: TicketRepository, outbox: OutboxRepository, port: int,
+                        expected: Mapping[str, int], timeout: float) -> bool:
+    """Every ticket created and handed off (nothing left in the outbox), every bad record
+    dead-lettered."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         tickets = sum(repository.count_by("disposition").values())
         dead = sum(_metric_totals(port, "hotline_dead_letters_total", "reason").values())
-        if tickets >= expected["tickets"] and dead >= expected["dead_letters"]:
+        if (tickets >= expected["tickets"] and dead >= expected["dead_letters"]
+                and outbox.backlog()[0] == 0):
             return True
         time.sleep(0.5)
     return False

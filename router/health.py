@@ -12,8 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from router._aiokafka_fix import install_aiokafka_metadata_fix
-from router.bootstrap import redis_client
-from router.persistence.database import make_engine
+from router.bootstrap import default_database_path, engine_for, redis_client
 from router.settings import Settings
 
 
@@ -43,8 +42,7 @@ def check_health(settings: Settings, timeout: float) -> dict[str, str]:
 
 def _database(settings: Settings) -> str:
     if settings.database.url is None:
-        # The same file router.bootstrap.database_url names, without creating its folder.
-        path = settings.state_dir.resolve() / "hotline.db"
+        path = default_database_path(settings)  # looked at, never created
         if not path.is_file():
             return f"no database at {path} (HOTLINE_DATABASE_URL is unset)"
         url = f"sqlite:///{path}"
@@ -53,7 +51,7 @@ def _database(settings: Settings) -> str:
         missing = _missing_sqlite_file(url)
         if missing is not None:
             return f"no database at {missing}"
-    with make_engine(url).connect() as connection:
+    with engine_for(url).connect() as connection:
         connection.execute(text("SELECT 1"))
     return "ok"
 

@@ -13,12 +13,13 @@ from datetime import UTC, datetime
 
 from router.config_files import RouterConfig
 from router.domain.calls import CallRecord
+from router.domain.outbox import messages_for
 from router.domain.routing import RoutingDecision, RoutingRequest
 from router.domain.tickets import Ticket, initial_status, ticket_id_for
 from router.ports import (
     ClassifierLike,
+    NewTicketStore,
     PredictionLike,
-    TicketStore,
     UrgencyLike,
     UrgencyRulesLike,
 )
@@ -48,7 +49,7 @@ def _utcnow() -> datetime:
 
 class IntakeService:
     def __init__(self, config: RouterConfig, classifier: ClassifierLike,
-                 urgency_rules: UrgencyRulesLike, repository: TicketStore,
+                 urgency_rules: UrgencyRulesLike, repository: NewTicketStore,
                  clock: Callable[[], datetime] = _utcnow) -> None:
         self._config = config
         self._classifier = classifier
@@ -98,11 +99,14 @@ class IntakeService:
         new_calls = [call for call_id, call in unique.items() if call_id not in existing]
         now = self._clock()
         classify_started = time.perf_counter()
-        new_tickets = [self._ticket(call, assessment, now) for call, assessment in zip(
+        changes = [self._ticket(call, assessment, now).open() for call, assessment in zip(
             new_calls, self.assess(new_calls), strict=True)]
+        new_tickets = [change.ticket for change in changes]
         classify_seconds = time.perf_counter() - classify_started
         observe("classify", classify_seconds)
-        created = self._repository.create(new_tickets)
+        # The tickets, their `created` events and what they must tell the outside world
+        # (queue entry or transfer, announcement) in one transaction: the outbox.
+        created = self._repository.create(changes, messages_for(changes))
         lost_races = [t.call_id for t in new_tickets if t.call_id not in created]
         existing.update(self._repository.find_by_call_ids(lost_races))
         fresh = {t.call_id: t for t in new_tickets if t.call_id in created}

@@ -54,6 +54,19 @@ class RouterMetrics:
         self.batch_size = Histogram(
             "hotline_batch_size", "Records per processed batch", buckets=_BATCH_BUCKETS,
             registry=r)
+        self.outbox_delivered = Counter(
+            "hotline_outbox_delivered_total", "Outbox entries delivered to their destination",
+            ["destination"], registry=r)
+        self.outbox_failures = Counter(
+            "hotline_outbox_failures_total",
+            "Outbox deliveries that failed and were put back for a later try",
+            ["destination"], registry=r)
+        self.outbox_backlog = Gauge(
+            "hotline_outbox_backlog", "Outbox entries committed but not yet delivered",
+            registry=r)
+        self.outbox_oldest_age = Gauge(
+            "hotline_outbox_oldest_age_seconds",
+            "Age of the oldest undelivered outbox entry (0 when there is none)", registry=r)
         self.queue_pending = Gauge(
             "hotline_queue_pending", "Entries waiting or unacknowledged in a unit's queue",
             ["department"], registry=r)

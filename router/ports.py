@@ -1,11 +1,16 @@
-"""What the services need from the classifier and the ticket store, described structurally."""
+"""The ports the services own: what they need from the classifier, the ticket store, the
+outbox, the work queues and the broker, described structurally. Adapters implement them and
+turn their client library's failures into `TransientFailure` subclasses."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Protocol
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, Protocol
 
-from router.domain.tickets import Ticket
+from router.domain.outbox import Destination, OutboxMessage
+from router.domain.tickets import Ticket, TicketChange
 
 
 class PredictionLike(Protocol):
@@ -42,6 +47,79 @@ class UrgencyRulesLike(Protocol):
     def assess(self, text: str) -> UrgencyLike: ...
 
 
-class TicketStore(Protocol):
+class NewTicketStore(Protocol):
+    """What intake needs of the system of record: find by call id, create once."""
+
     def find_by_call_ids(self, call_ids: Iterable[str]) -> dict[str, Ticket]: ...
-    def create(self, new_tickets: Sequence[Ticket]) -> set[str]: ...
+
+    def create(self, changes: Sequence[TicketChange], messages: Sequence[OutboxMessage]
+               ) -> set[str]:
+        """Insert the new tickets whose call id has none yet, with their events and the
+        messages of those, in one transaction; returns the call ids actually created."""
+        ...
+
+
+class TicketStore(NewTicketStore, Protocol):
+    """The system of record. Each write is one transaction: tickets, events and outbox."""
+
+    def get(self, ticket_id: str) -> Ticket | None: ...
+    def get_many(self, ticket_ids: Sequence[str]) -> list[Ticket]: ...
+
+    def save(self, changes: Sequence[TicketChange], messages: Sequence[OutboxMessage]) -> None:
+        """Apply changes to existing tickets, all or nothing; ConcurrentChange if any ticket
+        is no longer at the version its change started from."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class PendingMessage:
+    """An outbox entry leased to this relay for delivery."""
+
+    seq: int
+    message: OutboxMessage
+    attempts: int
+    created_at: datetime
+
+
+class OutboxStore(Protocol):
+    def lease_due(self, limit: int, lease_seconds: float, now: datetime
+                  ) -> list[PendingMessage]:
+        """Up to `limit` undelivered entries that are due, oldest first, leased so no other
+        relay takes them until the lease runs out (a relay that dies loses its lease)."""
+        ...
+
+    def mark_published(self, seqs: Sequence[int], at: datetime) -> None: ...
+    def retry_later(self, seqs: Sequence[int], at: datetime, error: str) -> None: ...
+    def backlog(self) -> tuple[int, datetime | None]:
+        """Undelivered entries, and when the oldest of them was written."""
+        ...
+
+    def purge_published(self, before: datetime) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class QueueItem:
+    """One ticket for one unit's work queue; `dedupe_key` makes a redelivery a no-op."""
+
+    unit: str
+    ticket_id: str
+    fields: Mapping[str, str]
+    dedupe_key: str
+
+
+class WorkQueues(Protocol):
+    def enqueue(self, entries: Sequence[QueueItem]) -> int: ...
+
+
+Channel = Literal["dead_letter", "ticket_event", "transfer"]
+
+CHANNEL_OF: dict[Destination, Channel] = {
+    Destination.TICKET_EVENTS: "ticket_event",
+    Destination.EMERGENCY_TRANSFERS: "transfer",
+}
+
+
+class Publisher(Protocol):
+    async def publish(self, channel: Channel, messages: Sequence[tuple[str, bytes]]) -> None:
+        """Send (key, value) messages and return once the broker has acknowledged them all."""
+        ...

@@ -36,6 +36,8 @@ class KafkaSettings(BaseSettings):
     batch_size: int = Field(200, ge=1, description="records handled together per batch")
     concurrency: int = Field(1, ge=1, description="batches in flight at once per worker")
     batch_window_seconds: float = Field(0.2, gt=0, description="longest wait to fill a batch")
+    publish_timeout_seconds: float = Field(
+        30.0, gt=0, description="longest wait for the broker to acknowledge a send")
 
 
 class RedisSettings(BaseSettings):
@@ -65,6 +67,18 @@ class ApiSettings(BaseSettings):
         5.0, ge=0, description="how long POST /calls waits for the ticket before answering 202")
 
 
+class OutboxSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HOTLINE_OUTBOX_", frozen=True)
+
+    relay_enabled: bool = Field(
+        True, description="run the outbox relay in this worker (off: another process does)")
+    batch_size: int = Field(500, ge=1, description="entries delivered together")
+    lease_seconds: float = Field(
+        30.0, gt=0, description="a relay that took entries and died frees them after this")
+    poll_seconds: float = Field(
+        1.0, gt=0, description="longest pause between looks when nothing woke the relay")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HOTLINE_", frozen=True)
 
@@ -77,3 +91,4 @@ class Settings(BaseSettings):
     redis: RedisSettings = Field(default_factory=RedisSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    outbox: OutboxSettings = Field(default_factory=OutboxSettings)

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, cast
 
 import faust
+from aiokafka.errors import KafkaError
 from faust.streams import Stream
 
 from router._aiokafka_fix import install_aiokafka_metadata_fix
-from router.bootstrap import Components
-from router.pipeline import Channel, InboundRecord, IntakePipeline, log_failure
+from router.domain.errors import TransientFailure
+from router.pipeline import InboundRecord, IntakePipeline, log_failure
+from router.ports import Channel
 from router.settings import KafkaSettings
 
 # Settings a broker needs beyond faust's defaults. Tansu (the embedded broker) answers
@@ -37,14 +40,28 @@ BROKER_PROFILES: dict[str, dict[str, Any]] = {
 }
 
 
-class FaustPublisher:
-    """Publishes to the outbound topics and waits for the broker's acknowledgement."""
+class BrokerUnavailable(TransientFailure):
+    """The broker did not acknowledge in time; retry with backoff."""
 
-    def __init__(self, topics: dict[Channel, faust.TopicT]) -> None:
+
+class FaustPublisher:
+    """Publishes to the outbound topics and waits for the broker's acknowledgement, for at
+    most `timeout_seconds` (faust's own producer waits up to 20 minutes)."""
+
+    def __init__(self, topics: dict[Channel, faust.TopicT], timeout_seconds: float) -> None:
         self._topics = topics
+        self._timeout_seconds = timeout_seconds
 
     async def publish(self, channel: Channel, messages: Sequence[tuple[str, bytes]]) -> None:
         topic = self._topics[channel]
+        try:
+            await asyncio.wait_for(self._send(topic, messages), self._timeout_seconds)
+        except (TimeoutError, KafkaError, ConnectionError) as exc:
+            raise BrokerUnavailable(f"broker did not acknowledge ({type(exc).__name__})"
+                                    ) from exc
+
+    @staticmethod
+    async def _send(topic: faust.TopicT, messages: Sequence[tuple[str, bytes]]) -> None:
         pending = [await topic.send(key=key.encode("utf-8"), value=value)
                    for key, value in messages]
         await asyncio.gather(*pending)
@@ -57,16 +74,17 @@ class StreamApp:
     publisher: FaustPublisher
 
 
-def create_app(components: Components) -> StreamApp:
+def create_app(kafka: KafkaSettings, state_dir: Path,
+               make_pipeline: Callable[[FaustPublisher], IntakePipeline]) -> StreamApp:
+    """The faust app and its topics; `make_pipeline` gets the app's publisher."""
     install_aiokafka_metadata_fix()
-    kafka: KafkaSettings = components.settings.kafka
     if kafka.bootstrap is None:
         raise ValueError("HOTLINE_KAFKA_BOOTSTRAP is not set and no embedded broker was started")
     app = faust.App(
         kafka.app_id,
         broker=[f"kafka://{server.strip()}" for server in kafka.bootstrap.split(",")],
         store="memory://",
-        datadir=str(components.settings.state_dir / "faust"),
+        datadir=str(state_dir / "faust"),
         web_enabled=False,
         topic_partitions=kafka.partitions,
         topic_replication_factor=kafka.replicas,
@@ -82,10 +100,8 @@ def create_app(components: Components) -> StreamApp:
         "ticket_event": app.topic(kafka.ticket_events_topic, value_serializer="raw"),
         "transfer": app.topic(kafka.transfers_topic, value_serializer="raw"),
     }
-    publisher = FaustPublisher(outbound)
-    pipeline = IntakePipeline(
-        components.service, components.repository, components.queues, publisher,
-        components.metrics, components.config.hotlines, components.settings.max_text_chars)
+    publisher = FaustPublisher(outbound, kafka.publish_timeout_seconds)
+    pipeline = make_pipeline(publisher)
 
     @app.agent(calls, name="intake", concurrency=kafka.concurrency)
     async def intake(stream: faust.StreamT[bytes]) -> None:

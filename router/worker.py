@@ -13,11 +13,10 @@ import mode
 import uvicorn
 from fastapi import FastAPI
 
-from router.api import create_api
-from router.bootstrap import build_components
+from router.bootstrap import build_components, build_runtime
 from router.embedded import embedded_services
+from router.outbox_relay import OutboxRelay
 from router.settings import Settings
-from router.streams import create_app
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +56,25 @@ class ApiServer(mode.Service):
                 await asyncio.wait_for(self._task, 10)
 
 
+class RelayService(mode.Service):
+    """The outbox relay as a task of the worker, stopped with it."""
+
+    def __init__(self, relay: OutboxRelay, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._relay = relay
+        self._task: asyncio.Task[None] | None = None
+
+    async def on_start(self) -> None:
+        self._task = asyncio.ensure_future(self._relay.run())
+        log.info("outbox relay running")
+
+    async def on_stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
 def with_embedded(settings: Settings, kafka_bootstrap: str | None,
                   redis_url: str | None) -> Settings:
     """The settings, with the connections the embedded services answer on filled in."""
@@ -90,16 +108,12 @@ def run_worker(settings: Settings) -> None:
                            need_redis=settings.redis.url is None) as embedded:
         settings = with_embedded(settings, embedded.kafka_bootstrap, embedded.redis_url)
         components = build_components(settings)
-        stream_app = create_app(components)
-
-        async def submit(call_id: str, record: bytes) -> None:
-            delivery = await stream_app.calls_topic.send(key=call_id.encode("utf-8"),
-                                                         value=record)
-            await delivery
-
-        api = create_api(components, submit, stream_app.publisher)
-        server = ApiServer(api, settings.api.host, settings.api.port)
-        worker = faust.Worker(stream_app.app, server, loglevel=settings.log_level)
+        runtime = build_runtime(components)
+        services: list[mode.ServiceT] = [ApiServer(runtime.api, settings.api.host,
+                                                   settings.api.port)]
+        if settings.outbox.relay_enabled:
+            services.append(RelayService(runtime.relay))
+        worker = faust.Worker(runtime.stream.app, *services, loglevel=settings.log_level)
         try:
             worker.execute_from_commandline()
         finally:

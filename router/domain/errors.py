@@ -15,5 +15,25 @@ class PermanentRecordError(HotlineRouterError):
     """A record can never be processed as it is: it goes to the dead-letter topic."""
 
 
+class TransientFailure(HotlineRouterError):
+    """A service the router depends on (database, Redis, broker) did not answer in time.
+
+    Retry with backoff: nothing has been acknowledged, so nothing is lost. Adapters raise
+    subclasses of this instead of their client library's errors.
+    """
+
+
 class InvalidTransition(HotlineRouterError):
-    """A ticket was asked to move to a status its current status does not allow."""
+    """A ticket was asked to do something its current state does not allow."""
+
+    def __init__(self, message: str, current: str | None = None) -> None:
+        super().__init__(message)
+        self.current = current  # the ticket's status, for the 409 answer
+
+
+class ConcurrentChange(InvalidTransition):
+    """Someone else changed the ticket between reading and saving it (optimistic lock)."""
+
+
+class NotYourTicket(HotlineRouterError):
+    """A unit tried to act on a ticket of another unit."""

@@ -1,11 +1,19 @@
-"""Table definitions. Alembic migrations in router/migrations create and change them."""
+"""Table definitions. Alembic migrations in router/migrations create and change them.
+
+Every time is stored in UTC and read back timezone-aware, on PostgreSQL and SQLite alike
+(SQLite keeps no zone: without `UtcDateTime` it hands back naive times).
+"""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
     Column,
     DateTime,
+    Dialect,
     Float,
     ForeignKey,
     Index,
@@ -14,7 +22,29 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
 )
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware datetime, stored as UTC; a naive time is refused, not guessed."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("a naive datetime cannot be stored: give it a time zone")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        found: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
+        return found.replace(tzinfo=UTC) if found.tzinfo is None else found.astimezone(UTC)
+
 
 metadata = MetaData()
 
@@ -23,11 +53,12 @@ tickets = Table(
     metadata,
     Column("ticket_id", String(40), primary_key=True),
     Column("call_id", String(128), nullable=False, unique=True),  # the idempotency key
+    Column("version", Integer, nullable=False),  # optimistic concurrency: +1 per change
     Column("hotline", String(16), nullable=False),
     Column("channel", String(16), nullable=False),
-    Column("received_at", DateTime(timezone=True), nullable=False),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
     Column("caller_contact", String(500)),
     Column("text", Text, nullable=False),
     Column("place_text", String(500)),
@@ -45,23 +76,48 @@ tickets = Table(
     Column("status", String(32), nullable=False),
     Column("override_agent_id", String(64)),
     Column("claimed_by", String(128)),
-    Column("claimed_at", DateTime(timezone=True)),
-    # Set once the ticket is in its unit's queue or handed to the emergency line; a replay
-    # finishes the hand-off of any ticket left without it.
-    Column("handed_off_at", DateTime(timezone=True)),
+    Column("claimed_at", UtcDateTime),
     Column("raw_payload", JSON, nullable=False),
     Index("ix_tickets_unit_status", "unit", "status"),
     Index("ix_tickets_received_at", "received_at"),
 )
 
+# The audit trail: one row per domain event, one shape for every kind.
 ticket_events = Table(
     "ticket_events",
     metadata,
-    Column("event_id", Integer, primary_key=True, autoincrement=True),
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("event_id", String(80), nullable=False, unique=True),
     Column("ticket_id", String(40), ForeignKey("tickets.ticket_id"), nullable=False),
-    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("occurred_at", UtcDateTime, nullable=False),
     Column("kind", String(32), nullable=False),
     Column("actor", String(128)),
     Column("detail", JSON, nullable=False),
     Index("ix_ticket_events_ticket_id", "ticket_id"),
+)
+
+# The transactional outbox: written in the same transaction as the change that causes it,
+# delivered by the relay. `next_attempt_at` is both the retry time and the lease: a relay
+# takes an entry by moving it into the future, and an entry whose relay died comes due again.
+# `origin` is the deployment (HOTLINE_KAFKA_APP_ID) that wrote it: its queues and topics are
+# where the entry goes, so only that deployment's relays take it.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("origin", String(64), nullable=False),
+    Column("message_id", String(120), nullable=False, unique=True),
+    Column("ticket_id", String(40), nullable=False),
+    Column("event_id", String(80), nullable=False),
+    Column("destination", String(32), nullable=False),
+    Column("target", String(64)),
+    Column("message_key", String(128), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", String(200)),
+    Column("published_at", UtcDateTime),
+    Index("ix_outbox_due", "origin", "published_at", "next_attempt_at"),
 )

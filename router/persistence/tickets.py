@@ -1,132 +1,125 @@
-"""The ticket repository: idempotent creation, hand-off bookkeeping, claims, audit trail."""
+"""The ticket store: one transaction per write, holding the ticket rows, their events (the
+audit trail) and the outbox entries the change causes. The domain decides; this stores."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Engine, RowMapping, func, insert, select, update
+from sqlalchemy import Connection, Engine, RowMapping, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from router.domain.errors import ConcurrentChange
+from router.domain.outbox import OutboxMessage
 from router.domain.routing import Disposition
-from router.domain.tickets import ManualDispatch, Ticket, TicketStatus, statuses_that_may_become
-from router.persistence.schema import ticket_events, tickets
+from router.domain.tickets import EventKind, Ticket, TicketChange, TicketEvent, TicketStatus
+from router.persistence.errors import database_errors_as_transient
+from router.persistence.schema import outbox, ticket_events, tickets
 
-_CLAIMABLE = sorted(s.value for s in statuses_that_may_become(TicketStatus.CLAIMED))
+# Columns a change may move; the rest are fixed when the ticket is created.
+_MUTABLE = ("version", "updated_at", "category", "urgency", "emergency_service", "disposition",
+            "unit", "rule_id", "route_reason", "status", "claimed_by", "claimed_at")
 
 
 class TicketRepository:
-    def __init__(self, engine: Engine) -> None:
+    """`origin` names the deployment whose relays deliver the outbox entries written here."""
+
+    def __init__(self, engine: Engine, origin: str = "hotline-router") -> None:
         self._engine = engine
+        self._origin = origin
         # Both dialects' insert() offer ON CONFLICT DO NOTHING with RETURNING.
         dialects: dict[str, Callable[..., Any]] = {"postgresql": postgresql.insert,
                                                     "sqlite": sqlite.insert}
         if engine.dialect.name not in dialects:
             raise ValueError(f"unsupported database {engine.dialect.name!r}")
         self._insert = dialects[engine.dialect.name]
+        self._update = (update(tickets)
+                        .where(tickets.c.ticket_id == bindparam("b_ticket_id"),
+                               tickets.c.version == bindparam("b_expected_version"))
+                        .values({name: bindparam(f"b_{name}") for name in _MUTABLE}))
 
     def find_by_call_ids(self, call_ids: Iterable[str]) -> dict[str, Ticket]:
         ids = list(call_ids)
         if not ids:
             return {}
-        with self._engine.connect() as connection:
+        with database_errors_as_transient(), self._engine.connect() as connection:
             rows = connection.execute(select(tickets).where(tickets.c.call_id.in_(ids)))
-            return {row.call_id: _ticket(row._mapping) for row in rows}
+            return {row.call_id: ticket_from_row(row._mapping) for row in rows}
 
-    def create(self, new_tickets: Sequence[Ticket]) -> set[str]:
-        """Insert the tickets whose call id is new; returns the call ids actually created.
+    def create(self, changes: Sequence[TicketChange], messages: Sequence[OutboxMessage]
+               ) -> set[str]:
+        """Insert the tickets whose call id is new, with their events and outbox entries;
+        returns the call ids actually created.
 
         ON CONFLICT DO NOTHING makes a concurrent or replayed insert of the same call a no-op,
-        in the database itself, so two workers can never create the same ticket twice.
+        in the database itself, so two workers can never create the same ticket twice; the
+        events and messages of a ticket that was not inserted are not written either.
         """
-        if not new_tickets:
+        if not changes:
             return set()
         statement = (self._insert(tickets).on_conflict_do_nothing(index_elements=["call_id"])
                      .returning(tickets.c.call_id, tickets.c.ticket_id))
-        with self._engine.begin() as connection:
-            created = {
-                row.call_id: row.ticket_id
-                for row in connection.execute(statement, [_row(t) for t in new_tickets])
-            }
-            by_id = {t.ticket_id: t for t in new_tickets}
-            events = [
-                {"ticket_id": ticket_id, "occurred_at": by_id[ticket_id].created_at,
-                 "kind": "created", "actor": by_id[ticket_id].override_agent_id,
-                 "detail": _created_detail(by_id[ticket_id])}
-                for ticket_id in created.values()
-            ]
-            if events:
-                connection.execute(insert(ticket_events), events)
-        return set(created)
+        with database_errors_as_transient(), self._engine.begin() as connection:
+            created = {row.ticket_id: row.call_id for row in connection.execute(
+                statement, [_row(change.ticket) for change in changes])}
+            self._append(connection, [c for c in changes if c.ticket.ticket_id in created],
+                         [m for m in messages if m.ticket_id in created])
+        return set(created.values())
 
-    def mark_handed_off(self, ticket_ids: Sequence[str], at: datetime) -> None:
-        if not ticket_ids:
+    def save(self, changes: Sequence[TicketChange], messages: Sequence[OutboxMessage]) -> None:
+        if not changes:
             return
-        with self._engine.begin() as connection:
-            connection.execute(update(tickets).where(tickets.c.ticket_id.in_(ticket_ids))
-                               .where(tickets.c.handed_off_at.is_(None))
-                               .values(handed_off_at=at, updated_at=at))
+        with database_errors_as_transient(), self._engine.begin() as connection:
+            for change in changes:
+                values = _row(change.ticket)
+                params = {f"b_{name}": values[name] for name in _MUTABLE}
+                params |= {"b_ticket_id": change.ticket.ticket_id,
+                           "b_expected_version": change.expected_version}
+                if connection.execute(self._update, params).rowcount != 1:
+                    # Rolls back every change of this call, and writes no event or message.
+                    raise ConcurrentChange(
+                        f"ticket {change.ticket.ticket_id} was changed by someone else",
+                        current=self._status(connection, change.ticket.ticket_id))
+            self._append(connection, changes, messages)
 
-    def claim(self, unit: str, ticket_ids: Sequence[str], consumer: str, at: datetime) -> list[str]:
-        """签收: mark the unit's waiting tickets as claimed by `consumer`; returns those claimed."""
-        if not ticket_ids:
-            return []
-        with self._engine.begin() as connection:
-            claimed = [row.ticket_id for row in connection.execute(
-                update(tickets)
-                .where(tickets.c.ticket_id.in_(ticket_ids), tickets.c.unit == unit,
-                       tickets.c.status.in_(_CLAIMABLE))
-                .values(status=TicketStatus.CLAIMED.value, claimed_by=consumer, claimed_at=at,
-                        updated_at=at)
-                .returning(tickets.c.ticket_id))]
-            if claimed:
-                connection.execute(insert(ticket_events), [
-                    {"ticket_id": ticket_id, "occurred_at": at, "kind": "claimed",
-                     "actor": consumer, "detail": {"unit": unit}} for ticket_id in claimed])
-        return claimed
+    def _append(self, connection: Connection, changes: Sequence[TicketChange],
+                messages: Sequence[OutboxMessage]) -> None:
+        events = [_event_row(event) for change in changes for event in change.events]
+        if events:
+            connection.execute(insert(ticket_events), events)
+        if messages:
+            now = datetime.now(UTC)
+            connection.execute(insert(outbox), [_outbox_row(m, self._origin, now)
+                                                for m in messages])
 
-    def apply_manual_dispatch(self, ticket: Ticket, plan: ManualDispatch, actor: str,
-                              at: datetime) -> Ticket | None:
-        """Send a triage ticket on, unless someone else changed it first (then None)."""
-        with self._engine.begin() as connection:
-            changed = connection.execute(
-                update(tickets)
-                .where(tickets.c.ticket_id == ticket.ticket_id,
-                       tickets.c.status == ticket.status.value,
-                       tickets.c.unit == ticket.unit)
-                .values(unit=plan.unit, category=plan.category, status=plan.status.value,
-                        disposition=plan.disposition.value, rule_id=plan.rule_id,
-                        route_reason=plan.reason, claimed_by=None, claimed_at=None,
-                        emergency_service=plan.emergency_service or ticket.emergency_service,
-                        handed_off_at=at, updated_at=at)).rowcount
-            if not changed:
-                return None
-            connection.execute(insert(ticket_events), [{
-                "ticket_id": ticket.ticket_id, "occurred_at": at, "kind": "dispatched",
-                "actor": actor, "detail": {"from_unit": ticket.unit, "unit": plan.unit,
-                                           "category": plan.category,
-                                           "reason": plan.reason}}])
-        return self.get(ticket.ticket_id)
+    @staticmethod
+    def _status(connection: Connection, ticket_id: str) -> str | None:
+        found = connection.execute(select(tickets.c.status)
+                                   .where(tickets.c.ticket_id == ticket_id)).scalar()
+        return str(found) if found is not None else None
 
     def get(self, ticket_id: str) -> Ticket | None:
-        with self._engine.connect() as connection:
+        with database_errors_as_transient(), self._engine.connect() as connection:
             row = connection.execute(
                 select(tickets).where(tickets.c.ticket_id == ticket_id)).first()
-        return _ticket(row._mapping) if row else None
+        return ticket_from_row(row._mapping) if row else None
 
     def get_many(self, ticket_ids: Sequence[str]) -> list[Ticket]:
-        with self._engine.connect() as connection:
+        if not ticket_ids:
+            return []
+        with database_errors_as_transient(), self._engine.connect() as connection:
             rows = connection.execute(select(tickets).where(tickets.c.ticket_id.in_(ticket_ids)))
-            found = {row.ticket_id: _ticket(row._mapping) for row in rows}
+            found = {row.ticket_id: ticket_from_row(row._mapping) for row in rows}
         return [found[i] for i in ticket_ids if i in found]
 
-    def events(self, ticket_id: str) -> list[dict[str, Any]]:
-        with self._engine.connect() as connection:
+    def events(self, ticket_id: str) -> list[TicketEvent]:
+        """The ticket's audit trail, oldest first."""
+        with database_errors_as_transient(), self._engine.connect() as connection:
             rows = connection.execute(select(ticket_events)
                                       .where(ticket_events.c.ticket_id == ticket_id)
-                                      .order_by(ticket_events.c.event_id))
-            return [dict(row._mapping) for row in rows]
+                                      .order_by(ticket_events.c.seq))
+            return [_event(row._mapping) for row in rows]
 
     def count_by(self, *columns: str) -> dict[tuple[str, ...], int]:
         """Ticket counts grouped by the named columns (for summaries and reports)."""
@@ -147,9 +140,10 @@ class TicketRepository:
 
 def _row(ticket: Ticket) -> dict[str, Any]:
     return {
-        "ticket_id": ticket.ticket_id, "call_id": ticket.call_id, "hotline": ticket.hotline,
-        "channel": ticket.channel, "received_at": ticket.received_at,
-        "created_at": ticket.created_at, "updated_at": ticket.created_at,
+        "ticket_id": ticket.ticket_id, "call_id": ticket.call_id, "version": ticket.version,
+        "hotline": ticket.hotline, "channel": ticket.channel,
+        "received_at": ticket.received_at, "created_at": ticket.created_at,
+        "updated_at": ticket.updated_at or ticket.created_at,
         "caller_contact": ticket.caller_contact, "text": ticket.text,
         "place_text": ticket.place_text, "area": ticket.area, "category": ticket.category,
         "confidence": ticket.confidence, "suggested_category": ticket.suggested_category,
@@ -158,19 +152,12 @@ def _row(ticket: Ticket) -> dict[str, Any]:
         "disposition": ticket.disposition.value, "unit": ticket.unit,
         "rule_id": ticket.rule_id, "route_reason": ticket.route_reason,
         "status": ticket.status.value, "override_agent_id": ticket.override_agent_id,
-        "raw_payload": dict(ticket.raw_payload), "handed_off_at": None,
+        "claimed_by": ticket.claimed_by, "claimed_at": ticket.claimed_at,
+        "raw_payload": dict(ticket.raw_payload),
     }
 
 
-def _created_detail(ticket: Ticket) -> dict[str, Any]:
-    return {"disposition": ticket.disposition.value, "unit": ticket.unit,
-            "rule_id": ticket.rule_id, "reason": ticket.route_reason,
-            "category": ticket.category, "confidence": ticket.confidence,
-            "suggested_category": ticket.suggested_category,
-            "model_version": ticket.model_version, "urgency": ticket.urgency}
-
-
-def _ticket(row: Mapping[str, Any] | RowMapping) -> Ticket:
+def ticket_from_row(row: Mapping[str, Any] | RowMapping) -> Ticket:
     return Ticket(
         ticket_id=row["ticket_id"], call_id=row["call_id"], hotline=row["hotline"],
         channel=row["channel"], received_at=row["received_at"], created_at=row["created_at"],
@@ -181,5 +168,26 @@ def _ticket(row: Mapping[str, Any] | RowMapping) -> Ticket:
         disposition=Disposition(row["disposition"]), unit=row["unit"], rule_id=row["rule_id"],
         route_reason=row["route_reason"], status=TicketStatus(row["status"]),
         override_agent_id=row["override_agent_id"], raw_payload=row["raw_payload"],
-        handed_off_at=row["handed_off_at"], claimed_by=row["claimed_by"],
+        claimed_by=row["claimed_by"], claimed_at=row["claimed_at"],
+        updated_at=row["updated_at"], version=row["version"],
     )
+
+
+def _event_row(event: TicketEvent) -> dict[str, Any]:
+    return {"event_id": event.event_id, "ticket_id": event.ticket_id, "version": event.version,
+            "occurred_at": event.occurred_at, "kind": event.kind.value, "actor": event.actor,
+            "detail": dict(event.detail)}
+
+
+def _event(row: Mapping[str, Any] | RowMapping) -> TicketEvent:
+    return TicketEvent(event_id=row["event_id"], ticket_id=row["ticket_id"],
+                       version=row["version"], kind=EventKind(row["kind"]), actor=row["actor"],
+                       occurred_at=row["occurred_at"], detail=row["detail"])
+
+
+def _outbox_row(message: OutboxMessage, origin: str, now: datetime) -> dict[str, Any]:
+    return {"origin": origin, "message_id": message.message_id, "ticket_id": message.ticket_id,
+            "event_id": message.event_id, "destination": message.destination.value,
+            "target": message.target, "message_key": message.key,
+            "payload": dict(message.payload), "created_at": now, "next_attempt_at": now,
+            "attempts": 0}

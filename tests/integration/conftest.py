@@ -22,6 +22,7 @@ from router.access import UnitTokens
 from router.domain.tickets import Ticket
 from router.embedded import free_port, spawn_worker, stop_process, wait_for_port
 from router.persistence.database import make_engine
+from router.persistence.outbox import OutboxRepository
 from router.persistence.tickets import TicketRepository
 from tests.conftest import Services, service_env
 
@@ -33,6 +34,7 @@ class Worker:
     env: dict[str, str]
     api: str
     repository: TicketRepository
+    outbox: OutboxRepository
     queues: DepartmentQueues
     redis: redis.Redis
     tokens: UnitTokens
@@ -53,10 +55,13 @@ class Worker:
                                  at_least, timeout))
 
     def wait_for_tickets(self, call_ids: Sequence[str], timeout: float = 60) -> dict[str, Ticket]:
+        """The tickets of these calls that exist and whose outbox entries were all delivered
+        (queue entry or transfer, announcement), once all are or the time is up."""
         deadline = time.monotonic() + timeout
         while True:
             found = self.repository.find_by_call_ids(call_ids)
-            handed_off = {k: t for k, t in found.items() if t.handed_off_at is not None}
+            waiting = self.outbox.undelivered_tickets([t.ticket_id for t in found.values()])
+            handed_off = {k: t for k, t in found.items() if t.ticket_id not in waiting}
             if len(handed_off) == len(set(call_ids)) or time.monotonic() > deadline:
                 return handed_off
             time.sleep(0.2)
@@ -113,9 +118,10 @@ def worker(services: Services, tmp_path_factory: pytest.TempPathFactory) -> Iter
     log_path = state_dir / "worker.log"
     process = start_worker(env, log_path)
     client = redis.Redis.from_url(services.redis_url, decode_responses=True)
+    engine = make_engine(services.database_url)
     try:
         yield Worker(env=env, api=f"http://127.0.0.1:{port}",
-                     repository=TicketRepository(make_engine(services.database_url)),
+                     repository=TicketRepository(engine), outbox=OutboxRepository(engine),
                      queues=DepartmentQueues(client, env["HOTLINE_REDIS_QUEUE_PREFIX"]),
                      redis=client, tokens=UnitTokens(env["HOTLINE_API_UNIT_TOKEN_SECRET"]),
                      log_path=log_path)

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from connectors.department_queue import DepartmentQueues, QueueEntry
+from connectors.department_queue import DepartmentQueues
+from router.ports import QueueItem
 from tests.conftest import Services
 
 pytestmark = pytest.mark.integration
@@ -21,8 +22,9 @@ def queues(services: Services, request: pytest.FixtureRequest) -> Iterator[Depar
     client.close()
 
 
-def entry(ticket_id: str, unit: str = "transport") -> QueueEntry:
-    return QueueEntry(unit=unit, ticket_id=ticket_id, fields={"category": "交通运输"})
+def entry(ticket_id: str, unit: str = "transport") -> QueueItem:
+    return QueueItem(unit=unit, ticket_id=ticket_id, fields={"category": "交通运输"},
+                     dedupe_key=f"{ticket_id}.1.0:{unit}")
 
 
 def test_enqueueing_a_ticket_again_does_not_add_a_second_entry(queues: DepartmentQueues

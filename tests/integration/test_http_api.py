@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import urllib.request
+from typing import Any
 
 import pytest
 
@@ -167,7 +169,37 @@ def test_a_dispatcher_sends_a_triage_ticket_on_to_a_unit(worker: Worker, service
     assert queued.count(ticket["ticket_id"]) == 1
     stored = worker.repository.get(ticket["ticket_id"])
     assert stored is not None
-    assert [e["kind"] for e in worker.repository.events(stored.ticket_id)] == [
-        "created", "dispatched"]
-    assert worker.repository.claim("urban-management", [stored.ticket_id], "staff-9",
-                                   stored.created_at) == [stored.ticket_id]
+    status, events = worker.request("GET", f"/api/v1/tickets/{stored.ticket_id}/events",
+                                    unit=CENTRE)
+    assert status == 200
+    assert [(e["kind"], e["version"], e["actor"]) for e in events] == [
+        ("created", 1, None), ("dispatched", 2, "D1")]
+    claimed = claim_all(worker, "urban-management", "staff-9")
+    assert [c["ticket"]["ticket_id"] for c in claimed if c["ticket"]].count(
+        stored.ticket_id) == 1
+
+
+def claim_all(worker: Worker, unit: str, consumer: str) -> list[dict[str, Any]]:
+    """Everything waiting in a unit's queue, signed for by `consumer`."""
+    claimed: list[dict[str, Any]] = []
+    while True:
+        status, batch = worker.request("POST", f"/api/v1/units/{unit}/claims",
+                                       {"consumer": consumer, "count": 100}, unit=unit)
+        assert status == 200, batch
+        if not batch:
+            return claimed
+        claimed += batch
+
+
+def test_the_api_description_pages_work_offline(worker: Worker) -> None:
+    for page in ("/docs", "/redoc"):
+        with urllib.request.urlopen(worker.api + page, timeout=10) as response:
+            html = response.read().decode()
+        assets = re.findall(r'(?:src|href)="([^"]+)"', html)
+        assert assets, page
+        assert not [a for a in assets if a.startswith(("http:", "https:", "//"))], assets
+        assert "fonts.googleapis" not in html
+        for asset in assets:
+            with urllib.request.urlopen(worker.api + asset, timeout=10) as response:
+                assert response.status == 200
+                assert len(response.read()) > 100

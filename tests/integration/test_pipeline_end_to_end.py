@@ -37,8 +37,12 @@ def test_a_published_call_becomes_one_ticket_and_one_entry_in_its_units_queue(
     assert ticket.rule_id == "labour-social-security"
     assert worker.queued(ticket.unit).count(ticket.ticket_id) == 1
     events = worker.repository.events(ticket.ticket_id)
-    assert [e["kind"] for e in events] == ["created"]
-    assert events[0]["detail"]["rule_id"] == "labour-social-security"
+    assert [(e.kind.value, e.version) for e in events] == [("created", 1)]
+    assert events[0].detail["rule_id"] == "labour-social-security"
+    announced = [m for m in worker.read_topic("ticket_events", at_least=1_000_000, timeout=3)
+                 if m["ticket_id"] == ticket.ticket_id]
+    assert [(m["event"], m["event_id"]) for m in announced] == [
+        ("ticket.created", events[0].event_id)]
 
 
 def test_the_same_record_published_twice_makes_one_ticket(

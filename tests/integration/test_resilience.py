@@ -14,8 +14,10 @@ import redis
 from connectors.department_queue import DepartmentQueues
 from router.access import UnitTokens
 from router.config_files import load_router_config
+from router.domain.routing import Disposition
 from router.embedded import free_port, start_redis, stop_process
 from router.persistence.database import make_engine
+from router.persistence.outbox import OutboxRepository
 from router.persistence.tickets import TicketRepository
 from tests.conftest import Services, service_env
 from tests.integration.conftest import Worker, start_worker
@@ -32,10 +34,12 @@ def calls(prefix: str, count: int) -> list[tuple[str | None, bytes]]:
         "place_text": "安宁区"}, ensure_ascii=False).encode()) for i in range(count)]
 
 
-def observer(services: Services, env: dict[str, str], redis_url: str, log_path: Path) -> Worker:
+def observer(services: Services, env: dict[str, str], redis_url: str, log_path: Path,
+             database_url: str | None = None) -> Worker:
     client = redis.Redis.from_url(redis_url, decode_responses=True)
+    engine = make_engine(database_url or services.database_url)
     return Worker(env=env, api=f"http://127.0.0.1:{env['HOTLINE_API_PORT']}",
-                  repository=TicketRepository(make_engine(services.database_url)),
+                  repository=TicketRepository(engine), outbox=OutboxRepository(engine),
                   queues=DepartmentQueues(client, env["HOTLINE_REDIS_QUEUE_PREFIX"]),
                   redis=client, tokens=UnitTokens(env["HOTLINE_API_UNIT_TOKEN_SECRET"]),
                   log_path=log_path)
@@ -68,7 +72,11 @@ def test_a_redis_outage_delays_dispatch_but_loses_nothing(
         watch.publish(during)
         time.sleep(5)
         stuck = watch.repository.find_by_call_ids([k for k, _ in during if k])
-        assert all(t.handed_off_at is None for t in stuck.values())
+        assert len(stuck) == 3  # committed, with their queue entries still in the outbox
+        for_queues = {t.ticket_id for t in stuck.values()
+                      if t.disposition is not Disposition.TRANSFERRED}
+        assert for_queues
+        assert watch.outbox.undelivered_tickets(sorted(for_queues)) == for_queues
 
         # Redis comes back where it was, with its append-only file.
         redis_url_again, redis_process = start_redis(tmp_path / "redis-a", redis_port)

@@ -10,8 +10,9 @@ import pytest
 from classifiers import DemandClassifier, UrgencyRules
 from router.config_files import load_router_config
 from router.domain.calls import CallRecord, Channel, Override
+from router.domain.outbox import OutboxMessage
 from router.domain.routing import Disposition
-from router.domain.tickets import Ticket, TicketStatus
+from router.domain.tickets import Ticket, TicketChange, TicketStatus
 from router.intake_service import IntakeService
 
 NOW = datetime(2026, 11, 29, 1, 0, tzinfo=UTC)
@@ -22,13 +23,18 @@ class InMemoryTickets:
 
     def __init__(self) -> None:
         self.by_call: dict[str, Ticket] = {}
+        self.messages: list[OutboxMessage] = []
 
     def find_by_call_ids(self, call_ids: Iterable[str]) -> dict[str, Ticket]:
         return {c: self.by_call[c] for c in call_ids if c in self.by_call}
 
-    def create(self, new_tickets: Sequence[Ticket]) -> set[str]:
+    def create(self, changes: Sequence[TicketChange], messages: Sequence[OutboxMessage]
+               ) -> set[str]:
+        new_tickets = [change.ticket for change in changes]
         created = {t.call_id for t in new_tickets if t.call_id not in self.by_call}
         self.by_call.update({t.call_id: t for t in new_tickets if t.call_id in created})
+        self.messages += [m for m in messages
+                          if m.ticket_id in {self.by_call[c].ticket_id for c in created}]
         return created
 
 
@@ -59,6 +65,18 @@ def test_each_call_gets_one_ticket_and_a_repeat_in_the_same_batch_is_not_a_secon
     again = service.record([call("c1", WAGES)])
     assert again[0].created is False
     assert again[0].ticket.ticket_id == outcomes[0].ticket.ticket_id
+
+
+def test_a_new_ticket_is_saved_with_its_hand_off_and_a_replay_adds_none(
+        classifier: DemandClassifier) -> None:
+    store = InMemoryTickets()
+    service = IntakeService(load_router_config(), classifier, UrgencyRules.load(), store,
+                            clock=lambda: NOW)
+    [outcome] = service.record([call("c1", WAGES, place_text="西固区")])
+    assert [(m.destination.value, m.target) for m in store.messages] == [
+        ("unit_queue", outcome.ticket.unit), ("ticket_events", None)]
+    service.record([call("c1", WAGES, place_text="西固区")])
+    assert len(store.messages) == 2
 
 
 def test_a_ticket_records_the_model_its_score_and_the_rule_that_routed_it(

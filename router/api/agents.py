@@ -1,0 +1,101 @@
+"""The agent desktop (坐席): suggestions while typing, creating a ticket from a call."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from datetime import datetime
+
+from fastapi import APIRouter, HTTPException, Response, status
+
+from connectors.exceptions import MalformedCallRecord
+from connectors.intake.json_calls import parse_call_document
+from router.api.context import Caller, Context, require_centre
+from router.api.schemas import (
+    Alternative,
+    CallAccepted,
+    CallIn,
+    SuggestionIn,
+    SuggestionOut,
+    ticket_out,
+)
+from router.domain.calls import CallRecord
+from router.domain.tickets import Ticket
+from router.ports import TicketStore
+
+router = APIRouter(prefix="/api/v1", tags=["agent desktop"])
+
+
+@router.post("/suggestions", response_model=SuggestionOut)
+async def suggest(body: SuggestionIn, caller: Caller, ctx: Context) -> SuggestionOut:
+    """Category, urgency and unit for a demand the agent is still typing; stores nothing."""
+    require_centre(ctx, caller)
+    config, settings = ctx.components.config, ctx.components.settings
+    if body.hotline not in config.hotlines:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+                            {"reason": "unknown_hotline", "detail": body.hotline})
+    if len(body.text) > settings.max_text_chars:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+                            {"reason": "text_too_long", "detail": len(body.text)})
+    call = CallRecord(call_id="suggestion", hotline=body.hotline, channel=body.channel,
+                      received_at=datetime.now().astimezone(), text=body.text,
+                      place_text=body.place_text)
+    [assessment] = await asyncio.to_thread(ctx.components.service.assess, [call])
+    decision, prediction = assessment.decision, assessment.prediction
+    return SuggestionOut(
+        category=prediction.category, confidence=prediction.confidence,
+        alternatives=[Alternative(category=c, confidence=p) for c, p in prediction.alternatives],
+        model_version=prediction.model_version, urgency=str(assessment.urgency.urgency),
+        emergency_service=assessment.urgency.emergency_service, area=assessment.area,
+        disposition=decision.disposition.value, unit=decision.unit,
+        unit_name=config.routing.units[decision.unit].name, rule_id=decision.rule_id,
+        reason=decision.reason)
+
+
+@router.post("/calls", response_model=CallAccepted, status_code=status.HTTP_201_CREATED,
+             responses={202: {"model": CallAccepted}, 422: {"description": "invalid call"}})
+async def create_call(body: CallIn, caller: Caller, ctx: Context, response: Response
+                      ) -> CallAccepted:
+    """Create a ticket from a call. Answers 201 with the ticket once it exists, or 202 when
+    it is still on its way after `intake_wait_seconds` (poll GET /api/v1/calls/{call_id})."""
+    require_centre(ctx, caller)
+    settings = ctx.components.settings
+    document = body.model_dump(mode="json", exclude={"agent_id", "override"})
+    document["call_id"] = body.call_id or f"DESK-{uuid.uuid4().hex}"
+    if body.override and (body.override.category or body.override.unit):
+        document["override"] = {**body.override.model_dump(), "agent_id": body.agent_id}
+    try:  # the same validation as the stream's, so the desktop hears about errors at once
+        call = parse_call_document(document, ctx.components.config.hotlines,
+                                   settings.max_text_chars)
+    except MalformedCallRecord as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+                            {"reason": exc.reason.value, "detail": exc.detail}) from None
+    await ctx.submit(call.call_id, json.dumps(document, ensure_ascii=False).encode("utf-8"))
+    ticket = await wait_for_ticket(ctx.components.repository, call.call_id,
+                                   settings.api.intake_wait_seconds)
+    if ticket is None:
+        response.status_code = status.HTTP_202_ACCEPTED
+        response.headers["Location"] = f"/api/v1/calls/{call.call_id}"
+        return CallAccepted(call_id=call.call_id, state="accepted")
+    return CallAccepted(call_id=call.call_id, state="ticketed", ticket=ticket_out(ticket))
+
+
+@router.get("/calls/{call_id}", response_model=CallAccepted)
+async def get_call(call_id: str, caller: Caller, ctx: Context) -> CallAccepted:
+    require_centre(ctx, caller)
+    ticket = await wait_for_ticket(ctx.components.repository, call_id, 0)
+    if ticket is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no ticket for this call (yet)")
+    return CallAccepted(call_id=call_id, state="ticketed", ticket=ticket_out(ticket))
+
+
+async def wait_for_ticket(store: TicketStore, call_id: str, wait_seconds: float
+                          ) -> Ticket | None:
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        found = await asyncio.to_thread(store.find_by_call_ids, [call_id])
+        if call_id in found or time.monotonic() >= deadline:
+            return found.get(call_id)
+        await asyncio.sleep(0.05)

@@ -1,0 +1,67 @@
+"""What every route needs, handed over once at start-up, and who is calling."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated
+
+from fastapi import Depends, Header, HTTPException, Request, status
+
+from router.domain.errors import InvalidTransition
+
+if TYPE_CHECKING:
+    from router.bootstrap import Components
+    from router.ticket_desk import TicketDesk
+
+Submit = Callable[[str, bytes], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ApiContext:
+    components: Components
+    desk: TicketDesk
+    submit: Submit  # publishes an accepted call to the intake topic
+    readiness_checks: Mapping[str, Callable[[], object]]
+
+    @property
+    def centre(self) -> str:
+        return self.components.config.routing.dispatcher_unit
+
+
+def context(request: Request) -> ApiContext:
+    found: ApiContext = request.app.state.context
+    return found
+
+
+def caller_unit(request: Request,
+                authorization: Annotated[str | None, Header()] = None) -> str:
+    """The unit whose token came with the request; 401 without a valid one."""
+    token = (authorization or "").removeprefix("Bearer ").strip()
+    unit = context(request).components.unit_tokens.unit_of(token) if token else None
+    if unit is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "a valid unit token is required",
+                            headers={"WWW-Authenticate": "Bearer"})
+    return unit
+
+
+Context = Annotated[ApiContext, Depends(context)]
+Caller = Annotated[str, Depends(caller_unit)]
+
+
+def require_centre(ctx: ApiContext, caller: str) -> None:
+    if caller != ctx.centre:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "only the dispatch centre may do this")
+
+
+def require_unit(ctx: ApiContext, caller: str, unit: str) -> None:
+    if unit not in ctx.components.config.routing.units:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no unit {unit!r}")
+    if caller not in (unit, ctx.centre):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "a unit sees only its own queue")
+
+
+def conflict(exc: InvalidTransition) -> HTTPException:
+    """409 with the ticket's current status, so the client can tell why."""
+    return HTTPException(status.HTTP_409_CONFLICT,
+                         {"reason": str(exc), "current_status": exc.current})

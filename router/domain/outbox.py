@@ -1,0 +1,98 @@
+"""What each ticket event must tell the outside world (the transactional outbox's contents).
+
+A change is saved together with the messages it causes, in one transaction; the relay then
+delivers them. Deciding *which* messages a change causes is a domain rule, so it lives here:
+- a ticket put in a queue (created for a unit or for the dispatchers, or sent on by a
+  dispatcher) gets one entry in that unit's work queue;
+- a ticket handed to an emergency line gets one transfer message;
+- every event is announced on the ticket-events topic, without text or personal data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from router.domain.routing import Disposition
+from router.domain.tickets import EventKind, Ticket, TicketChange, TicketEvent
+
+
+class Destination(StrEnum):
+    UNIT_QUEUE = "unit_queue"  # the unit's Redis stream; `target` names the unit
+    TICKET_EVENTS = "ticket_events"  # Kafka: every event, no personal data
+    EMERGENCY_TRANSFERS = "emergency_transfers"  # Kafka: what 110/119/120/122 need to act
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """One message to deliver. `message_id` is stable, so redelivery can be recognised."""
+
+    message_id: str
+    ticket_id: str
+    event_id: str
+    destination: Destination
+    target: str | None
+    key: str
+    payload: Mapping[str, Any]
+
+
+_HANDED_OVER = frozenset({EventKind.CREATED, EventKind.DISPATCHED, EventKind.TRANSFERRED})
+
+
+def messages_for(changes: Sequence[TicketChange]) -> list[OutboxMessage]:
+    return [message for change in changes for event in change.events
+            for message in _messages(change.ticket, event)]
+
+
+def _messages(ticket: Ticket, event: TicketEvent) -> list[OutboxMessage]:
+    messages = []
+    if event.kind in _HANDED_OVER:
+        if ticket.disposition is Disposition.TRANSFERRED:
+            messages.append(_message(event, Destination.EMERGENCY_TRANSFERS, None,
+                                     transfer_payload(ticket)))
+        else:
+            messages.append(_message(event, Destination.UNIT_QUEUE, ticket.unit,
+                                     queue_payload(ticket)))
+    messages.append(_message(event, Destination.TICKET_EVENTS, None,
+                             event_payload(ticket, event)))
+    return messages
+
+
+def _message(event: TicketEvent, destination: Destination, target: str | None,
+             payload: Mapping[str, Any]) -> OutboxMessage:
+    return OutboxMessage(message_id=f"{event.event_id}:{destination.value}",
+                         ticket_id=event.ticket_id, event_id=event.event_id,
+                         destination=destination, target=target, key=event.ticket_id,
+                         payload=payload)
+
+
+def queue_payload(ticket: Ticket) -> dict[str, str]:
+    # No text and no caller contact in the queue: the unit reads those through the API.
+    return {"ticket_id": ticket.ticket_id, "call_id": ticket.call_id, "hotline": ticket.hotline,
+            "category": ticket.category, "urgency": ticket.urgency, "area": ticket.area or "",
+            "received_at": ticket.received_at.isoformat()}
+
+
+def transfer_payload(ticket: Ticket) -> dict[str, Any]:
+    # The emergency line needs everything to act: text, place and how to call back.
+    return {"ticket_id": ticket.ticket_id, "call_id": ticket.call_id, "hotline": ticket.hotline,
+            "service": ticket.emergency_service, "unit": ticket.unit, "text": ticket.text,
+            "place_text": ticket.place_text, "area": ticket.area,
+            "caller_contact": ticket.caller_contact, "reason": ticket.route_reason,
+            "received_at": ticket.received_at.isoformat()}
+
+
+def event_payload(ticket: Ticket, event: TicketEvent) -> dict[str, Any]:
+    return {
+        "event": f"ticket.{event.kind.value}", "event_id": event.event_id,
+        "version": event.version, "occurred_at": event.occurred_at.isoformat(),
+        "actor": event.actor, "ticket_id": ticket.ticket_id, "call_id": ticket.call_id,
+        "hotline": ticket.hotline, "channel": ticket.channel, "category": ticket.category,
+        "confidence": ticket.confidence, "model_version": ticket.model_version,
+        "urgency": ticket.urgency, "area": ticket.area, "disposition": ticket.disposition.value,
+        "unit": ticket.unit, "status": ticket.status.value, "rule_id": ticket.rule_id,
+        "received_at": ticket.received_at.isoformat(),
+        "created_at": ticket.created_at.isoformat(),
+    }

@@ -1,0 +1,87 @@
+"""The outbox store: entries leased to a relay, marked published, or put back for later.
+
+Several relays (one per worker) can share the table: on PostgreSQL an entry is leased with
+`FOR UPDATE SKIP LOCKED`, so two relays never take the same entry at once; SQLite serialises
+writers, so its plain UPDATE … RETURNING is already exclusive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, delete, func, select, update
+
+from router.domain.outbox import Destination, OutboxMessage
+from router.persistence.errors import database_errors_as_transient
+from router.persistence.schema import outbox
+from router.ports import PendingMessage
+
+
+class OutboxRepository:
+    """The entries of one deployment (`origin`, HOTLINE_KAFKA_APP_ID)."""
+
+    def __init__(self, engine: Engine, origin: str = "hotline-router") -> None:
+        self._engine = engine
+        self._origin = origin
+        self._skip_locked = engine.dialect.name == "postgresql"
+
+    def lease_due(self, limit: int, lease_seconds: float, now: datetime
+                  ) -> list[PendingMessage]:
+        due = (select(outbox.c.seq)
+               .where(outbox.c.origin == self._origin, outbox.c.published_at.is_(None),
+                      outbox.c.next_attempt_at <= now)
+               .order_by(outbox.c.seq).limit(limit))
+        if self._skip_locked:
+            due = due.with_for_update(skip_locked=True)
+        statement = (update(outbox).where(outbox.c.seq.in_(due.scalar_subquery()))
+                     .values(next_attempt_at=now + timedelta(seconds=lease_seconds))
+                     .returning(*outbox.c))
+        with database_errors_as_transient(), self._engine.begin() as connection:
+            rows = connection.execute(statement).mappings().all()
+        leased = [PendingMessage(
+            seq=row["seq"], attempts=row["attempts"], created_at=row["created_at"],
+            message=OutboxMessage(
+                message_id=row["message_id"], ticket_id=row["ticket_id"],
+                event_id=row["event_id"], destination=Destination(row["destination"]),
+                target=row["target"], key=row["message_key"], payload=row["payload"]))
+            for row in rows]
+        return sorted(leased, key=lambda pending: pending.seq)
+
+    def mark_published(self, seqs: Sequence[int], at: datetime) -> None:
+        if not seqs:
+            return
+        with database_errors_as_transient(), self._engine.begin() as connection:
+            connection.execute(update(outbox).where(outbox.c.seq.in_(seqs))
+                               .values(published_at=at))
+
+    def retry_later(self, seqs: Sequence[int], at: datetime, error: str) -> None:
+        if not seqs:
+            return
+        with database_errors_as_transient(), self._engine.begin() as connection:
+            connection.execute(update(outbox).where(outbox.c.seq.in_(seqs))
+                               .values(next_attempt_at=at, attempts=outbox.c.attempts + 1,
+                                       last_error=error[:200]))
+
+    def backlog(self) -> tuple[int, datetime | None]:
+        with database_errors_as_transient(), self._engine.connect() as connection:
+            count, oldest = connection.execute(
+                select(func.count(), func.min(outbox.c.created_at))
+                .where(outbox.c.origin == self._origin, outbox.c.published_at.is_(None))).one()
+        return int(count), oldest
+
+    def undelivered_tickets(self, ticket_ids: Sequence[str]) -> set[str]:
+        """Those of the tickets that still have an entry to deliver."""
+        if not ticket_ids:
+            return set()
+        with database_errors_as_transient(), self._engine.connect() as connection:
+            return set(connection.execute(
+                select(outbox.c.ticket_id).distinct()
+                .where(outbox.c.ticket_id.in_(ticket_ids), outbox.c.published_at.is_(None))
+            ).scalars())
+
+    def purge_published(self, before: datetime) -> int:
+        with database_errors_as_transient(), self._engine.begin() as connection:
+            return connection.execute(delete(outbox).where(
+                outbox.c.origin == self._origin, outbox.c.published_at.is_not(None),
+                outbox.c.published_at < before)).rowcount
