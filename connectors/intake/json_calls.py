@@ -6,7 +6,10 @@
      "override": {"category": "城乡建设", "unit": null, "agent_id": "A017"}}
 
 Required: call_id, hotline, text. A time without a zone is China Standard Time (UTC+8),
-as CTI systems here record local time.
+as CTI systems here record local time. Fields not listed above are dropped, not stored.
+
+A refusal's detail names the field and the rule it broke, never the value: a value can be a
+caller's phone or ID number sent in the wrong field.
 """
 
 from __future__ import annotations
@@ -21,8 +24,16 @@ from connectors.exceptions import MalformedCallRecord
 from router.domain.calls import CallRecord, Channel, Override, RejectionReason
 
 CHINA_STANDARD_TIME = timezone(timedelta(hours=8), "CST")
-_CALL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}$")
+_CALL_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:\-]{0,127}")
 _OPTIONAL_TEXT_LIMIT = 500
+# C0 controls but tab, line feed and carriage return, and DEL: no agent types them, and
+# PostgreSQL refuses NUL in text, so a call accepted with one would fail later.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Receipt times outside this range are typing or clock errors, not calls (0 is 1970).
+_EARLIEST_RECEIPT = datetime(2000, 1, 1, tzinfo=UTC)
+_LATEST_AHEAD = timedelta(days=1)
+_FIELDS = ("call_id", "hotline", "channel", "received_at", "caller_contact", "text",
+           "place_text", "area", "override")
 
 
 def parse_call_bytes(
@@ -39,6 +50,8 @@ def parse_call_bytes(
     except json.JSONDecodeError as exc:
         raise MalformedCallRecord(RejectionReason.NOT_JSON,
                                   f"{exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except RecursionError:
+        raise MalformedCallRecord(RejectionReason.NOT_JSON, "nested too deeply") from None
     return parse_call_document(document, hotlines, max_text_chars, now)
 
 
@@ -49,13 +62,13 @@ def parse_call_document(
         raise MalformedCallRecord(RejectionReason.NOT_AN_OBJECT,
                                   f"expected a JSON object, got {type(document).__name__}")
     call_id = _required_text(document, "call_id")
-    if not _CALL_ID.match(call_id):
+    if not _CALL_ID.fullmatch(call_id):
         raise MalformedCallRecord(RejectionReason.INVALID_FIELD,
                                   "call_id: 1-128 of letters, digits and . _ : -")
     hotline = _required_text(document, "hotline")
     if hotline not in hotlines:
         raise MalformedCallRecord(RejectionReason.UNKNOWN_HOTLINE,
-                                  f"hotline {hotline!r} is not in the registry")
+                                  "hotline is not in the registry")
     text = _required_text(document, "text", empty_reason=RejectionReason.EMPTY_TEXT).strip()
     if len(text) > max_text_chars:
         raise MalformedCallRecord(RejectionReason.TEXT_TOO_LONG,
@@ -70,7 +83,7 @@ def parse_call_document(
         place_text=_optional_text(document, "place_text"),
         area=_optional_text(document, "area"),
         override=_override(document.get("override")),
-        raw_payload=document,
+        raw_payload={name: document[name] for name in _FIELDS if name in document},
     )
 
 
@@ -81,9 +94,21 @@ def _required_text(document: Mapping[str, Any], field: str,
     value = document[field]
     if not isinstance(value, str):
         raise MalformedCallRecord(RejectionReason.INVALID_FIELD, f"{field} must be a string")
+    _check_characters(field, value)
     if not value.strip():
         raise MalformedCallRecord(empty_reason, f"{field} is empty")
     return value
+
+
+def _check_characters(field: str, value: str) -> None:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate, which JSON's \ud800 escape can carry
+        raise MalformedCallRecord(RejectionReason.BAD_ENCODING,
+                                  f"{field} holds a lone surrogate, not text") from None
+    if _CONTROL.search(value):
+        raise MalformedCallRecord(RejectionReason.INVALID_FIELD,
+                                  f"{field} holds a control character")
 
 
 def _optional_text(document: Mapping[str, Any], field: str) -> str | None:
@@ -94,6 +119,7 @@ def _optional_text(document: Mapping[str, Any], field: str) -> str | None:
         raise MalformedCallRecord(
             RejectionReason.INVALID_FIELD,
             f"{field} must be a string of at most {_OPTIONAL_TEXT_LIMIT} characters")
+    _check_characters(field, value)
     return value.strip() or None
 
 
@@ -103,7 +129,7 @@ def _channel(value: Any) -> Channel:
     except ValueError:
         allowed = ", ".join(c.value for c in Channel)
         raise MalformedCallRecord(RejectionReason.INVALID_FIELD,
-                                  f"channel {value!r} is not one of {allowed}") from None
+                                  f"channel must be one of {allowed}") from None
 
 
 def _received_at(value: Any, now: datetime | None) -> datetime:
@@ -116,8 +142,17 @@ def _received_at(value: Any, now: datetime | None) -> datetime:
         parsed = datetime.fromisoformat(value)
     except ValueError:
         raise MalformedCallRecord(RejectionReason.INVALID_FIELD,
-                                  f"received_at {value!r} is not ISO-8601") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=CHINA_STANDARD_TIME)
+                                  "received_at is not an ISO-8601 time") from None
+    parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=CHINA_STANDARD_TIME)
+    try:
+        in_range = _EARLIEST_RECEIPT <= parsed <= (now or datetime.now(UTC)) + _LATEST_AHEAD
+    except OverflowError:  # year 9999 plus a day
+        in_range = False
+    if not in_range:
+        raise MalformedCallRecord(
+            RejectionReason.INVALID_FIELD,
+            f"received_at must lie between {_EARLIEST_RECEIPT.date()} and a day from now")
+    return parsed
 
 
 def _override(value: Any) -> Override | None:

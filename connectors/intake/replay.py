@@ -52,7 +52,7 @@ def _csv(path: Path) -> Iterator[tuple[str | None, bytes]]:
 def _call_id_of(record: bytes) -> str | None:
     try:
         document = json.loads(record)
-    except (ValueError, UnicodeDecodeError):
-        return None
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None  # the worker dead-letters it with the reason
     call_id = document.get("call_id") if isinstance(document, dict) else None
     return call_id if isinstance(call_id, str) else None

@@ -76,7 +76,7 @@ def test_a_malformed_record_is_dead_lettered_with_its_reason_and_the_rest_go_on(
     mine = {base64.b64decode(d["payload_base64"]): d for d in dead}
     assert mine[bad_json]["reason"] == "not_json"
     assert mine[unknown[1]]["reason"] == "unknown_hotline"
-    assert "99999" in mine[unknown[1]]["detail"]
+    assert "99999" not in mine[unknown[1]]["detail"]  # a value may be personal data
     assert mine[b"\xff\xfe\x00bad"]["reason"] == "bad_encoding"
     assert mine[bad_json]["source"]["topic"] == worker.topic("calls")
     assert worker.repository.find_by_call_ids([unknown[0]]) == {}

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from connectors.exceptions import MalformedCallRecord
 from connectors.intake.json_calls import parse_call_bytes
+from connectors.intake.replay import read_replay_file
 from router.domain.calls import Channel, RejectionReason
 
 HOTLINES = {"12345", "12315", "110"}
@@ -72,3 +74,76 @@ def test_an_override_without_a_choice_is_no_override() -> None:
                             HOTLINES, 100)
     assert call.override is None
 
+
+
+NESTED = b'{"call_id": "CTI-1", "hotline": "12345", "text": "x", "extra": ' + b"[" * 100_000 \
+    + b"]" * 100_000 + b"}"
+
+
+def test_a_deeply_nested_record_is_malformed_not_a_processing_failure() -> None:
+    with pytest.raises(MalformedCallRecord) as refused:
+        parse(NESTED)
+    assert refused.value.reason is RejectionReason.NOT_JSON
+
+
+def test_replay_keeps_going_past_a_deeply_nested_line(tmp_path: Path) -> None:
+    replay = tmp_path / "calls.jsonl"
+    replay.write_bytes(json.dumps(good(call_id="A")).encode() + b"\n" + NESTED + b"\n"
+                       + json.dumps(good(call_id="B")).encode() + b"\n")
+    assert [call_id for call_id, _ in read_replay_file(replay)] == ["A", None, "B"]
+
+
+@pytest.mark.parametrize("field", ["text", "caller_contact", "place_text", "call_id"])
+def test_a_lone_surrogate_is_a_bad_encoding(field: str) -> None:
+    raw = json.dumps(good(**{field: "小区\ud800停水"})).encode()  # json escapes it as \\ud800
+    with pytest.raises(MalformedCallRecord) as refused:
+        parse(raw)
+    assert refused.value.reason is RejectionReason.BAD_ENCODING
+
+
+@pytest.mark.parametrize("when", ["0001-01-01T00:00:00+00:00", "1970-01-01T00:00:00+00:00",
+                                  "9999-12-31T23:59:59+00:00", 0])
+def test_a_receipt_time_far_from_now_is_refused(when: object) -> None:
+    with pytest.raises(MalformedCallRecord) as refused:
+        parse(good(received_at=when))
+    assert refused.value.reason is RejectionReason.INVALID_FIELD
+
+
+def test_a_call_id_with_a_trailing_newline_is_refused() -> None:
+    with pytest.raises(MalformedCallRecord) as refused:
+        parse(good(call_id="CTI-1\n"))
+    assert refused.value.reason is RejectionReason.INVALID_FIELD
+
+
+@pytest.mark.parametrize("field", ["text", "caller_contact", "place_text"])
+@pytest.mark.parametrize("control", ["\x00", "\x07", "\x1b", "\x7f"])
+def test_nul_and_control_characters_are_refused(field: str, control: str) -> None:
+    with pytest.raises(MalformedCallRecord) as refused:
+        parse(good(**{field: f"小区{control}停水"}))
+    assert refused.value.reason is RejectionReason.INVALID_FIELD
+
+
+def test_line_breaks_and_tabs_in_a_demand_are_kept() -> None:
+    call = parse_call_bytes(json.dumps(good(text="小区停水\n第二天了\t请处理")).encode(),
+                            HOTLINES, 100)
+    assert call.text == "小区停水\n第二天了\t请处理"
+
+
+def test_unknown_fields_are_not_stored() -> None:
+    call = parse_call_bytes(json.dumps(good(junk="x" * 10_000, more={"a": 1})).encode(),
+                            HOTLINES, 100)
+    assert "junk" not in call.raw_payload
+    assert "more" not in call.raw_payload
+    assert call.raw_payload["call_id"] == "CTI-1"
+
+
+@pytest.mark.parametrize("record", [
+    good(hotline="13800001234"), good(channel="13800001234"),
+    good(received_at="13800001234"), good(call_id="13800001234 110101199003071234"),
+    good(caller_contact="1" * 600)])
+def test_a_refusal_never_quotes_the_field_it_refuses(record: dict[str, object]) -> None:
+    with pytest.raises(MalformedCallRecord) as refused:
+        parse(record)
+    assert "13800001234" not in refused.value.detail
+    assert "110101199003071234" not in refused.value.detail
+    assert "1111111111" not in refused.value.detail
