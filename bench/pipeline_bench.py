@@ -87,8 +87,10 @@ def one_run(services: Services, count: int, state_dir: Path) -> dict[str, float]
         started = time.perf_counter()
         asyncio.run(publish(services.kafka_bootstrap, env["HOTLINE_KAFKA_CALLS_TOPIC"], batch))
         published = time.perf_counter() - started
-        query = text("SELECT count(*) FROM tickets WHERE call_id LIKE :p"
-                     " AND handed_off_at IS NOT NULL")
+        # Handed off: created, and nothing of it left in the outbox (queued and announced).
+        query = text("SELECT count(*) FROM tickets t WHERE t.call_id LIKE :p AND NOT EXISTS"
+                     " (SELECT 1 FROM outbox o WHERE o.ticket_id = t.ticket_id"
+                     " AND o.published_at IS NULL)")
         done = 0
         deadline = time.monotonic() + 1800
         while done < count and time.monotonic() < deadline:

@@ -3,7 +3,7 @@ services, the faust app and the HTTP API. Commands, the demo, health and the tes
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +16,7 @@ from connectors.department_queue import DepartmentQueues
 from router.access import UnitTokens
 from router.api import create_api
 from router.config_files import RouterConfig, load_router_config
+from router.domain.outbox import OutboxMessage
 from router.intake_service import IntakeService
 from router.metrics import RouterMetrics
 from router.outbox_relay import OutboxRelay
@@ -26,6 +27,18 @@ from router.pipeline import IntakePipeline
 from router.settings import Settings
 from router.streams import FaustPublisher, StreamApp, create_app
 from router.ticket_desk import TicketDesk
+
+
+class RelayHandover:
+    """Hands committed outbox entries to this process's relay once it exists (the services
+    are built before the faust app whose producer the relay uses)."""
+
+    def __init__(self) -> None:
+        self.relay: OutboxRelay | None = None
+
+    def __call__(self, messages: Sequence[OutboxMessage]) -> None:
+        if self.relay is not None:
+            self.relay.hand_over(messages)
 
 
 @dataclass
@@ -42,6 +55,7 @@ class Components:
     service: IntakeService
     metrics: RouterMetrics
     unit_tokens: UnitTokens
+    handover: RelayHandover
 
     def close(self) -> None:
         self.redis.close()
@@ -110,44 +124,45 @@ def redis_client(settings: Settings) -> redis.Redis:
 def build_components(settings: Settings, migrate: bool = True) -> Components:
     config = load_router_config(settings.config_dir)
     engine = database_engine(settings, migrate=migrate)
-    repository = TicketRepository(engine, origin=settings.kafka.app_id)
+    # Entries committed here are leased to this process's relay, which gets them in memory;
+    # without a relay here they are due at once for the relays of other workers.
+    lease = settings.outbox.lease_seconds if settings.outbox.relay_enabled else 0.0
+    repository = TicketRepository(engine, origin=settings.kafka.app_id, lease_seconds=lease)
     client = redis_client(settings)
     classifier = DemandClassifier.load(settings.classifier_model)
     # Fail at start, not on every call: an artifact the code cannot use would otherwise
     # dead-letter the whole stream as processing failures.
     classifier.predict(["小区路灯不亮"])
     urgency = UrgencyRules.load(settings.config_dir / "urgency.toml")
+    handover = RelayHandover()
     return Components(
         settings=settings, config=config, engine=engine, repository=repository,
         outbox=OutboxRepository(engine, origin=settings.kafka.app_id), redis=client,
         queues=DepartmentQueues(client, settings.redis.queue_prefix), classifier=classifier,
         urgency=urgency,
-        service=IntakeService(config, classifier, urgency, repository),
+        service=IntakeService(config, classifier, urgency, repository, handover=handover),
         metrics=RouterMetrics(),
         unit_tokens=UnitTokens(settings.api.unit_token_secret.get_secret_value()),
+        handover=handover,
     )
 
 
 def build_runtime(components: Components) -> Runtime:
     settings = components.settings
-    relay: OutboxRelay | None = None
-
-    def wake_relay() -> None:  # the relay is built after the app whose publisher it uses
-        if relay is not None:
-            relay.wake()
 
     def make_pipeline(publisher: FaustPublisher) -> IntakePipeline:
         return IntakePipeline(components.service, publisher, components.metrics,
-                              components.config.hotlines, settings.max_text_chars,
-                              on_committed=wake_relay)
+                              components.config.hotlines, settings.max_text_chars)
 
     stream = create_app(settings.kafka, settings.state_dir, make_pipeline)
     relay = OutboxRelay(components.outbox, components.queues, stream.publisher,
                         components.metrics, batch_size=settings.outbox.batch_size,
                         lease_seconds=settings.outbox.lease_seconds,
                         idle_poll_seconds=settings.outbox.poll_seconds)
+    if settings.outbox.relay_enabled:
+        components.handover.relay = relay
     desk = TicketDesk(components.config.routing, components.classifier.categories,
-                      components.repository, on_committed=wake_relay)
+                      components.repository, handover=components.handover)
 
     async def submit(call_id: str, record: bytes) -> None:
         delivery = await stream.calls_topic.send(key=call_id.encode("utf-8"), value=record)

@@ -18,6 +18,7 @@ from router.domain.routing import RoutingDecision, RoutingRequest
 from router.domain.tickets import Ticket, initial_status, ticket_id_for
 from router.ports import (
     ClassifierLike,
+    Handover,
     NewTicketStore,
     PredictionLike,
     UrgencyLike,
@@ -50,7 +51,8 @@ def _utcnow() -> datetime:
 class IntakeService:
     def __init__(self, config: RouterConfig, classifier: ClassifierLike,
                  urgency_rules: UrgencyRulesLike, repository: NewTicketStore,
-                 clock: Callable[[], datetime] = _utcnow) -> None:
+                 clock: Callable[[], datetime] = _utcnow,
+                 handover: Handover = lambda _messages: None) -> None:
         self._config = config
         self._classifier = classifier
         # The one place the auto-dispatch threshold is decided: configured overrides, then
@@ -59,6 +61,7 @@ class IntakeService:
         self._urgency = urgency_rules
         self._repository = repository
         self._clock = clock
+        self._handover = handover
 
     def assess(self, calls: Sequence[CallRecord]) -> list[Assessment]:
         """Classify, grade urgency and route, in one batch; stores nothing."""
@@ -106,10 +109,14 @@ class IntakeService:
         observe("classify", classify_seconds)
         # The tickets, their `created` events and what they must tell the outside world
         # (queue entry or transfer, announcement) in one transaction: the outbox.
-        created = self._repository.create(changes, messages_for(changes))
+        messages = messages_for(changes)
+        created = self._repository.create(changes, messages)
         lost_races = [t.call_id for t in new_tickets if t.call_id not in created]
         existing.update(self._repository.find_by_call_ids(lost_races))
         fresh = {t.call_id: t for t in new_tickets if t.call_id in created}
+        if fresh:
+            created_ids = {t.ticket_id for t in fresh.values()}
+            self._handover([m for m in messages if m.ticket_id in created_ids])
         outcomes = []
         for call in calls:  # one outcome per input record; only a call's first is "created"
             ticket = fresh.pop(call.call_id, None)

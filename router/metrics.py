@@ -55,12 +55,12 @@ class RouterMetrics:
             "hotline_batch_size", "Records per processed batch", buckets=_BATCH_BUCKETS,
             registry=r)
         self.outbox_delivered = Counter(
-            "hotline_outbox_delivered_total", "Outbox entries delivered to their destination",
+            "hotline_outbox_delivered_total", "Messages delivered from the outbox, by destination",
             ["destination"], registry=r)
         self.outbox_failures = Counter(
             "hotline_outbox_failures_total",
-            "Outbox deliveries that failed and were put back for a later try",
-            ["destination"], registry=r)
+            "Outbox entries whose delivery failed and that were put back for a later try",
+            registry=r)
         self.outbox_backlog = Gauge(
             "hotline_outbox_backlog", "Outbox entries committed but not yet delivered",
             registry=r)

@@ -1,12 +1,14 @@
 """The outbox relay: delivers what committed changes must tell the outside world.
 
-Every change to a ticket is saved with its outbox entries in one transaction; this relay
-then takes the due entries, delivers them to their destination (the unit's Redis stream, the
-ticket-events topic, the emergency-transfers topic) and marks them published. It survives a
-SIGKILL anywhere: an entry is marked only after delivery, so a relay that dies delivers it
-again after its lease runs out. Redis stays exactly-once through the queue's dedupe marker
-(the message id); Kafka destinations are at-least-once and carry the `event_id`, by which a
-consumer recognises a repeat.
+Every change to a ticket is saved with its outbox entry in one transaction; this relay then
+delivers each entry to its destinations (the unit's Redis stream, the ticket-events topic,
+the emergency-transfers topic) and marks it published. Entries committed in this process are
+written leased to it and handed over in memory, so the common path costs no query; the relay
+also looks for due entries in the table (those of a worker that died, or put back after a
+failure). It survives a SIGKILL anywhere: an entry is marked only after delivery, so it is
+delivered again once its lease runs out. Redis stays exactly-once through the queue's dedupe
+marker; Kafka destinations are at-least-once and carry the `event_id`, by which a consumer
+recognises a repeat.
 
 A failed delivery is retried with exponential backoff and jitter, entry by entry once a batch
 fails, so one undeliverable entry never holds up the others. Nothing is ever dropped: the
@@ -16,6 +18,7 @@ backlog and the age of its oldest entry are metrics, and an alert watches them.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import logging
@@ -24,7 +27,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from router.domain.errors import TransientFailure
-from router.domain.outbox import Destination
+from router.domain.outbox import Delivery, Destination, OutboxMessage
 from router.metrics import RouterMetrics
 from router.ports import CHANNEL_OF, OutboxStore, PendingMessage, Publisher, QueueItem, WorkQueues
 
@@ -59,12 +62,21 @@ class OutboxRelay:
         self._sleep = sleep
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
+        # Bounded: past it, entries wait in the table for their lease to run out instead.
+        self._handed_over: collections.deque[OutboxMessage] = collections.deque(
+            maxlen=batch_size * 20)
         self._backlog_refreshed_at = float("-inf")
         self._purged_at = float("-inf")
 
+    def hand_over(self, messages: Sequence[OutboxMessage]) -> None:
+        """Entries this process just committed (leased to it): deliver them now. Safe to call
+        from any thread (the services commit in worker threads)."""
+        self._handed_over.extend(messages)
+        self.wake()
+
     def wake(self) -> None:
         """Something was committed: look now rather than at the next poll. Safe to call
-        from any thread (the API's services commit in worker threads)."""
+        from any thread."""
         loop = self._loop
         if loop is None:
             return
@@ -83,7 +95,8 @@ class OutboxRelay:
         failures = 0
         while True:
             try:
-                delivered = await self.deliver_due()
+                delivered = await self.deliver_handed_over()
+                delivered += await self.deliver_due()
                 await self._housekeeping()
                 failures = 0
             except TransientFailure as exc:
@@ -99,65 +112,77 @@ class OutboxRelay:
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self._idle_poll_seconds)
 
+    async def deliver_handed_over(self) -> int:
+        """Deliver one batch of the entries handed over in memory."""
+        batch: list[PendingMessage] = []
+        while self._handed_over and len(batch) < self._batch_size:
+            batch.append(PendingMessage(self._handed_over.popleft(), attempts=0))
+        if batch:
+            await self._deliver_batch(batch)
+        return len(batch)
+
     async def deliver_due(self) -> int:
-        """Deliver one batch of due entries; returns how many were leased."""
+        """Deliver one batch of due entries from the table; returns how many were leased."""
         leased = await asyncio.to_thread(self._store.lease_due, self._batch_size,
                                          self._lease_seconds, self._clock())
-        if not leased:
-            return 0
-        by_destination: dict[Destination, list[PendingMessage]] = {}
-        for pending in leased:
-            by_destination.setdefault(pending.message.destination, []).append(pending)
-        delivered: list[PendingMessage] = []
-        failed: list[tuple[PendingMessage, str]] = []
-        for destination, group in by_destination.items():
-            ok, bad = await self._deliver_group(destination, group)
-            delivered += ok
-            failed += bad
-        now = self._clock()
-        await asyncio.to_thread(self._store.mark_published, [p.seq for p in delivered], now)
-        for pending, error in failed:
-            delay = self._backoff(pending.attempts + 1)
-            log.warning("outbox entry %d to %s failed (%s) on attempt %d; retrying in %.1f s",
-                        pending.seq, pending.message.destination.value, error,
-                        pending.attempts + 1, delay)
-            await asyncio.to_thread(self._store.retry_later, [pending.seq],
-                                    now + timedelta(seconds=delay), error)
-        self._count(delivered, failed, now)
+        if leased:
+            await self._deliver_batch(leased)
         return len(leased)
 
-    async def _deliver_group(self, destination: Destination, group: Sequence[PendingMessage]
-                             ) -> tuple[list[PendingMessage], list[tuple[PendingMessage, str]]]:
+    async def _deliver_batch(self, batch: Sequence[PendingMessage]) -> None:
+        by_destination: dict[Destination, list[tuple[PendingMessage, Delivery]]] = {}
+        for pending in batch:
+            for delivery in pending.message.deliveries:
+                by_destination.setdefault(delivery.destination, []).append((pending, delivery))
+        failed: dict[str, tuple[PendingMessage, str]] = {}
+        for destination, group in by_destination.items():
+            for pending, error in await self._deliver_group(destination, group):
+                failed.setdefault(pending.message.message_id, (pending, error))
+        delivered = [p for p in batch if p.message.message_id not in failed]
+        now = self._clock()
+        await asyncio.to_thread(self._store.mark_published,
+                                [p.message.message_id for p in delivered], now)
+        for pending, error in failed.values():
+            delay = self._backoff(pending.attempts + 1)
+            log.warning("outbox entry %s failed (%s) on attempt %d; retrying in %.1f s",
+                        pending.message.message_id, error, pending.attempts + 1, delay)
+            await asyncio.to_thread(self._store.retry_later, [pending.message.message_id],
+                                    now + timedelta(seconds=delay), error)
+        self._count(delivered, [pending for pending, _ in failed.values()], now)
+
+    async def _deliver_group(self, destination: Destination,
+                             group: Sequence[tuple[PendingMessage, Delivery]]
+                             ) -> list[tuple[PendingMessage, str]]:
+        """The entries whose delivery to `destination` failed, with the error's type."""
         try:
             await self._deliver(destination, group)
-            return list(group), []
+            return []
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             if len(group) == 1:
-                return [], [(group[0], type(exc).__name__)]
-        delivered: list[PendingMessage] = []
-        failed: list[tuple[PendingMessage, str]] = []
-        for pending in group:  # narrow the failure down to the entries that cause it
+                return [(group[0][0], type(exc).__name__)]
+        failed = []
+        for item in group:  # narrow the failure down to the entries that cause it
             try:
-                await self._deliver(destination, [pending])
-                delivered.append(pending)
+                await self._deliver(destination, [item])
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                failed.append((pending, type(exc).__name__))
-        return delivered, failed
+                failed.append((item[0], type(exc).__name__))
+        return failed
 
-    async def _deliver(self, destination: Destination, group: Sequence[PendingMessage]) -> None:
+    async def _deliver(self, destination: Destination,
+                       group: Sequence[tuple[PendingMessage, Delivery]]) -> None:
         if destination is Destination.UNIT_QUEUE:
-            items = [QueueItem(unit=str(p.message.target), ticket_id=p.message.ticket_id,
-                               fields={k: str(v) for k, v in p.message.payload.items()},
-                               dedupe_key=p.message.message_id) for p in group]
+            items = [QueueItem(unit=str(d.target), ticket_id=p.message.ticket_id,
+                               fields={k: str(v) for k, v in d.payload.items()},
+                               dedupe_key=p.message.dedupe_key(d)) for p, d in group]
             await asyncio.to_thread(self._queues.enqueue, items)
             return
         await self._publisher.publish(CHANNEL_OF[destination], [
-            (p.message.key, json.dumps(p.message.payload, ensure_ascii=False).encode("utf-8"))
-            for p in group])
+            (d.key, json.dumps(d.payload, ensure_ascii=False).encode("utf-8"))
+            for _, d in group])
 
     def _backoff(self, attempts: int) -> float:
         # Full exponential backoff with jitter in [50 %, 100 %]: relays that failed together
@@ -165,18 +190,18 @@ class OutboxRelay:
         ceiling = min(self._max_backoff_seconds, 0.5 * 2.0 ** min(attempts, 20))
         return ceiling * (0.5 + self._jitter() / 2)
 
-    def _count(self, delivered: Sequence[PendingMessage],
-               failed: Sequence[tuple[PendingMessage, str]], now: datetime) -> None:
+    def _count(self, delivered: Sequence[PendingMessage], failed: Sequence[PendingMessage],
+               now: datetime) -> None:
         for pending in delivered:
-            message = pending.message
-            self._metrics.outbox_delivered.labels(message.destination.value).inc()
-            if message.destination is not Destination.TICKET_EVENTS:
-                received = datetime.fromisoformat(str(message.payload["received_at"]))
-                delay = max((now - received).total_seconds(), 0.0)
-                self._metrics.dispatch_delay.labels(
-                    str(message.payload.get("hotline", ""))).observe(delay)
-        for pending, _error in failed:
-            self._metrics.outbox_failures.labels(pending.message.destination.value).inc()
+            for delivery in pending.message.deliveries:
+                self._metrics.outbox_delivered.labels(delivery.destination.value).inc()
+                if delivery.destination is Destination.TICKET_EVENTS:
+                    continue
+                received = datetime.fromisoformat(str(delivery.payload["received_at"]))
+                self._metrics.dispatch_delay.labels(pending.message.hotline).observe(
+                    max((now - received).total_seconds(), 0.0))
+        if failed:
+            self._metrics.outbox_failures.inc(len(failed))
 
     async def _housekeeping(self) -> None:
         loop = asyncio.get_running_loop()

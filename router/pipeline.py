@@ -1,7 +1,7 @@
 """One batch of intake records, end to end: parse → record, every outcome counted.
 
 The stream agent and the tests drive this the same way. Recording a call commits its ticket,
-its events and its outbox entries together; the outbox relay hands the ticket off. Failures
+its event and its outbox entry together, and hands the entry to the outbox relay. Failures
 are sorted in three:
 - a malformed record goes to the dead-letter topic with its reason, the rest go on;
 - a transient failure (database, Redis or broker away) is retried with backoff, forever:
@@ -47,14 +47,12 @@ class InboundRecord:
 class IntakePipeline:
     def __init__(self, service: IntakeService, publisher: Publisher, metrics: RouterMetrics,
                  hotlines: Collection[str], max_text_chars: int,
-                 on_committed: Callable[[], None] = lambda: None,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self._service = service
         self._publisher = publisher
         self._metrics = metrics
         self._hotlines = hotlines
         self._max_text_chars = max_text_chars
-        self._on_committed = on_committed
         self._sleep = sleep
 
     async def process(self, records: Sequence[InboundRecord]) -> None:
@@ -93,8 +91,6 @@ class IntakePipeline:
             log_failure(f"dead-lettering call {call.call_id}", exc)
             await self._dead_letter(record, RejectionReason.PROCESSING_FAILED, detail)
             return
-        if any(outcome.created for outcome in outcomes):
-            self._on_committed()
         self._count(outcomes)
 
     def _observe(self, stage: str, seconds: float) -> None:

@@ -4,7 +4,7 @@ turn their client library's failures into `TransientFailure` subclasses."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
@@ -55,7 +55,8 @@ class NewTicketStore(Protocol):
     def create(self, changes: Sequence[TicketChange], messages: Sequence[OutboxMessage]
                ) -> set[str]:
         """Insert the new tickets whose call id has none yet, with their events and the
-        messages of those, in one transaction; returns the call ids actually created."""
+        messages of those, in one transaction; returns the call ids actually created.
+        The messages are written leased to this process's relay (see `Handover`)."""
         ...
 
 
@@ -75,10 +76,8 @@ class TicketStore(NewTicketStore, Protocol):
 class PendingMessage:
     """An outbox entry leased to this relay for delivery."""
 
-    seq: int
     message: OutboxMessage
     attempts: int
-    created_at: datetime
 
 
 class OutboxStore(Protocol):
@@ -88,8 +87,8 @@ class OutboxStore(Protocol):
         relay takes them until the lease runs out (a relay that dies loses its lease)."""
         ...
 
-    def mark_published(self, seqs: Sequence[int], at: datetime) -> None: ...
-    def retry_later(self, seqs: Sequence[int], at: datetime, error: str) -> None: ...
+    def mark_published(self, message_ids: Sequence[str], at: datetime) -> None: ...
+    def retry_later(self, message_ids: Sequence[str], at: datetime, error: str) -> None: ...
     def backlog(self) -> tuple[int, datetime | None]:
         """Undelivered entries, and when the oldest of them was written."""
         ...
@@ -109,6 +108,12 @@ class QueueItem:
 
 class WorkQueues(Protocol):
     def enqueue(self, entries: Sequence[QueueItem]) -> int: ...
+
+
+Handover = Callable[[Sequence[OutboxMessage]], None]
+"""Hands just-committed outbox entries to this process's relay, which delivers them from
+memory at once; they were written leased to it, so no other relay takes them meanwhile, and
+if this process dies they come due for any relay when the lease runs out."""
 
 
 Channel = Literal["dead_letter", "ticket_event", "transfer"]

@@ -15,7 +15,7 @@ from router.domain.errors import ConcurrentChange, HotlineRouterError, InvalidTr
 from router.domain.outbox import messages_for
 from router.domain.routing import RoutingTable
 from router.domain.tickets import Ticket
-from router.ports import TicketStore
+from router.ports import Handover, TicketStore
 
 
 class UnknownTicket(HotlineRouterError):
@@ -38,12 +38,12 @@ def _utcnow() -> datetime:
 
 class TicketDesk:
     def __init__(self, routing: RoutingTable, categories: Sequence[str], store: TicketStore,
-                 on_committed: Callable[[], None] = lambda: None,
+                 handover: Handover = lambda _messages: None,
                  clock: Callable[[], datetime] = _utcnow) -> None:
         self._routing = routing
         self._categories = frozenset(categories)
         self._store = store
-        self._on_committed = on_committed
+        self._handover = handover
         self._clock = clock
 
     async def dispatch(self, ticket_id: str, unit_code: str, category: str | None,
@@ -60,8 +60,9 @@ class TicketDesk:
             raise UnknownTarget(f"no category {category!r}")
         change = ticket.dispatch_manually(unit, category, dispatcher, self._clock(),
                                           emergency_service=self._service_of(unit.code))
-        await asyncio.to_thread(self._store.save, [change], messages_for([change]))
-        self._on_committed()
+        messages = messages_for([change])
+        await asyncio.to_thread(self._store.save, [change], messages)
+        self._handover(messages)
         return change.ticket
 
     async def sign_for(self, unit: str, consumer: str, entries: Sequence[tuple[str, str]]
@@ -86,11 +87,12 @@ class TicketDesk:
                 change = ticket.claim(unit, consumer, self._clock())
             except InvalidTransition:
                 return ticket
+            messages = messages_for([change])
             try:
-                self._store.save([change], messages_for([change]))
+                self._store.save([change], messages)
             except ConcurrentChange:
                 continue
-            self._on_committed()
+            self._handover(messages)
             return change.ticket
         return self._store.get(ticket_id)
 

@@ -6,6 +6,7 @@ delivers them. Deciding *which* messages a change causes is a domain rule, so it
   dispatcher) gets one entry in that unit's work queue;
 - a ticket handed to an emergency line gets one transfer message;
 - every event is announced on the ticket-events topic, without text or personal data.
+One event makes one outbox entry holding all of its deliveries.
 """
 
 from __future__ import annotations
@@ -26,46 +27,52 @@ class Destination(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class OutboxMessage:
-    """One message to deliver. `message_id` is stable, so redelivery can be recognised."""
+class Delivery:
+    """One message for one destination."""
 
-    message_id: str
-    ticket_id: str
-    event_id: str
     destination: Destination
     target: str | None
     key: str
     payload: Mapping[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """What one event must tell the world: one outbox entry, delivered as a whole. Its id is
+    the event's, so a redelivery after a crash is recognised (the unit queues' marker; the
+    `event_id` in the Kafka messages)."""
+
+    message_id: str
+    ticket_id: str
+    hotline: str
+    deliveries: tuple[Delivery, ...]
+
+    def dedupe_key(self, delivery: Delivery) -> str:
+        return f"{self.message_id}:{delivery.destination.value}"
+
+
 _HANDED_OVER = frozenset({EventKind.CREATED, EventKind.DISPATCHED, EventKind.TRANSFERRED})
 
 
 def messages_for(changes: Sequence[TicketChange]) -> list[OutboxMessage]:
-    return [message for change in changes for event in change.events
-            for message in _messages(change.ticket, event)]
+    return [OutboxMessage(message_id=event.event_id, ticket_id=event.ticket_id,
+                          hotline=change.ticket.hotline,
+                          deliveries=tuple(_deliveries(change.ticket, event)))
+            for change in changes for event in change.events]
 
 
-def _messages(ticket: Ticket, event: TicketEvent) -> list[OutboxMessage]:
-    messages = []
+def _deliveries(ticket: Ticket, event: TicketEvent) -> list[Delivery]:
+    deliveries = []
     if event.kind in _HANDED_OVER:
         if ticket.disposition is Disposition.TRANSFERRED:
-            messages.append(_message(event, Destination.EMERGENCY_TRANSFERS, None,
-                                     transfer_payload(ticket)))
+            deliveries.append(Delivery(Destination.EMERGENCY_TRANSFERS, None, ticket.ticket_id,
+                                       transfer_payload(ticket)))
         else:
-            messages.append(_message(event, Destination.UNIT_QUEUE, ticket.unit,
-                                     queue_payload(ticket)))
-    messages.append(_message(event, Destination.TICKET_EVENTS, None,
-                             event_payload(ticket, event)))
-    return messages
-
-
-def _message(event: TicketEvent, destination: Destination, target: str | None,
-             payload: Mapping[str, Any]) -> OutboxMessage:
-    return OutboxMessage(message_id=f"{event.event_id}:{destination.value}",
-                         ticket_id=event.ticket_id, event_id=event.event_id,
-                         destination=destination, target=target, key=event.ticket_id,
-                         payload=payload)
+            deliveries.append(Delivery(Destination.UNIT_QUEUE, ticket.unit, ticket.ticket_id,
+                                       queue_payload(ticket)))
+    deliveries.append(Delivery(Destination.TICKET_EVENTS, None, ticket.ticket_id,
+                               event_payload(ticket, event)))
+    return deliveries
 
 
 def queue_payload(ticket: Ticket) -> dict[str, str]:
@@ -77,7 +84,7 @@ def queue_payload(ticket: Ticket) -> dict[str, str]:
 
 def transfer_payload(ticket: Ticket) -> dict[str, Any]:
     # The emergency line needs everything to act: text, place and how to call back.
-    return {"ticket_id": ticket.ticket_id, "call_id": ticket.call_id, "hotline": ticket.hotline,
+    return {"ticket_id": ticket.ticket_id, "call_id": ticket.call_id,
             "service": ticket.emergency_service, "unit": ticket.unit, "text": ticket.text,
             "place_text": ticket.place_text, "area": ticket.area,
             "caller_contact": ticket.caller_contact, "reason": ticket.route_reason,

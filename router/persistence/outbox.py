@@ -7,12 +7,13 @@ writers, so its plain UPDATE … RETURNING is already exclusive.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import Engine, RowMapping, delete, func, select, update
 
-from router.domain.outbox import Destination, OutboxMessage
+from router.domain.outbox import Delivery, Destination, OutboxMessage
 from router.persistence.errors import database_errors_as_transient
 from router.persistence.schema import outbox
 from router.ports import PendingMessage
@@ -36,30 +37,25 @@ class OutboxRepository:
             due = due.with_for_update(skip_locked=True)
         statement = (update(outbox).where(outbox.c.seq.in_(due.scalar_subquery()))
                      .values(next_attempt_at=now + timedelta(seconds=lease_seconds))
-                     .returning(*outbox.c))
+                     .returning(outbox.c.seq, outbox.c.message_id, outbox.c.ticket_id,
+                                outbox.c.hotline, outbox.c.deliveries, outbox.c.attempts))
         with database_errors_as_transient(), self._engine.begin() as connection:
             rows = connection.execute(statement).mappings().all()
-        leased = [PendingMessage(
-            seq=row["seq"], attempts=row["attempts"], created_at=row["created_at"],
-            message=OutboxMessage(
-                message_id=row["message_id"], ticket_id=row["ticket_id"],
-                event_id=row["event_id"], destination=Destination(row["destination"]),
-                target=row["target"], key=row["message_key"], payload=row["payload"]))
-            for row in rows]
-        return sorted(leased, key=lambda pending: pending.seq)
+        return [PendingMessage(message=_message(row), attempts=row["attempts"])
+                for row in sorted(rows, key=lambda row: row["seq"])]
 
-    def mark_published(self, seqs: Sequence[int], at: datetime) -> None:
-        if not seqs:
+    def mark_published(self, message_ids: Sequence[str], at: datetime) -> None:
+        if not message_ids:
             return
         with database_errors_as_transient(), self._engine.begin() as connection:
-            connection.execute(update(outbox).where(outbox.c.seq.in_(seqs))
+            connection.execute(update(outbox).where(outbox.c.message_id.in_(message_ids))
                                .values(published_at=at))
 
-    def retry_later(self, seqs: Sequence[int], at: datetime, error: str) -> None:
-        if not seqs:
+    def retry_later(self, message_ids: Sequence[str], at: datetime, error: str) -> None:
+        if not message_ids:
             return
         with database_errors_as_transient(), self._engine.begin() as connection:
-            connection.execute(update(outbox).where(outbox.c.seq.in_(seqs))
+            connection.execute(update(outbox).where(outbox.c.message_id.in_(message_ids))
                                .values(next_attempt_at=at, attempts=outbox.c.attempts + 1,
                                        last_error=error[:200]))
 
@@ -85,3 +81,11 @@ class OutboxRepository:
             return connection.execute(delete(outbox).where(
                 outbox.c.origin == self._origin, outbox.c.published_at.is_not(None),
                 outbox.c.published_at < before)).rowcount
+
+
+def _message(row: Mapping[str, Any] | RowMapping) -> OutboxMessage:
+    return OutboxMessage(
+        message_id=row["message_id"], ticket_id=row["ticket_id"], hotline=row["hotline"],
+        deliveries=tuple(Delivery(destination=Destination(d["destination"]),
+                                  target=d["target"], key=d["key"], payload=d["payload"])
+                         for d in row["deliveries"]))

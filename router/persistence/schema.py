@@ -107,13 +107,10 @@ outbox = Table(
     metadata,
     Column("seq", Integer, primary_key=True, autoincrement=True),
     Column("origin", String(64), nullable=False),
-    Column("message_id", String(120), nullable=False, unique=True),
+    Column("message_id", String(80), nullable=False, unique=True),  # the event's id
     Column("ticket_id", String(40), nullable=False),
-    Column("event_id", String(80), nullable=False),
-    Column("destination", String(32), nullable=False),
-    Column("target", String(64)),
-    Column("message_key", String(128), nullable=False),
-    Column("payload", JSON, nullable=False),
+    Column("hotline", String(16), nullable=False),
+    Column("deliveries", JSON, nullable=False),  # [{destination, target, key, payload}, …]
     Column("created_at", UtcDateTime, nullable=False),
     Column("next_attempt_at", UtcDateTime, nullable=False),
     Column("attempts", Integer, nullable=False),

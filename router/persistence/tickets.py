@@ -4,7 +4,7 @@ audit trail) and the outbox entries the change causes. The domain decides; this 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, RowMapping, bindparam, func, insert, select, update
@@ -23,11 +23,15 @@ _MUTABLE = ("version", "updated_at", "category", "urgency", "emergency_service",
 
 
 class TicketRepository:
-    """`origin` names the deployment whose relays deliver the outbox entries written here."""
+    """`origin` names the deployment whose relays deliver the outbox entries written here;
+    `lease_seconds` keeps them for this process's relay, which gets them handed over in
+    memory (0: due at once, for any relay)."""
 
-    def __init__(self, engine: Engine, origin: str = "hotline-router") -> None:
+    def __init__(self, engine: Engine, origin: str = "hotline-router",
+                 lease_seconds: float = 0.0) -> None:
         self._engine = engine
         self._origin = origin
+        self._lease = timedelta(seconds=lease_seconds)
         # Both dialects' insert() offer ON CONFLICT DO NOTHING with RETURNING.
         dialects: dict[str, Callable[..., Any]] = {"postgresql": postgresql.insert,
                                                     "sqlite": sqlite.insert}
@@ -90,7 +94,8 @@ class TicketRepository:
             connection.execute(insert(ticket_events), events)
         if messages:
             now = datetime.now(UTC)
-            connection.execute(insert(outbox), [_outbox_row(m, self._origin, now)
+            connection.execute(insert(outbox), [_outbox_row(m, self._origin, now,
+                                                            now + self._lease)
                                                 for m in messages])
 
     @staticmethod
@@ -185,9 +190,13 @@ def _event(row: Mapping[str, Any] | RowMapping) -> TicketEvent:
                        occurred_at=row["occurred_at"], detail=row["detail"])
 
 
-def _outbox_row(message: OutboxMessage, origin: str, now: datetime) -> dict[str, Any]:
+def _outbox_row(message: OutboxMessage, origin: str, now: datetime, due: datetime
+                ) -> dict[str, Any]:
     return {"origin": origin, "message_id": message.message_id, "ticket_id": message.ticket_id,
-            "event_id": message.event_id, "destination": message.destination.value,
-            "target": message.target, "message_key": message.key,
-            "payload": dict(message.payload), "created_at": now, "next_attempt_at": now,
-            "attempts": 0}
+            "hotline": message.hotline, "deliveries": deliveries_document(message),
+            "created_at": now, "next_attempt_at": due, "attempts": 0}
+
+
+def deliveries_document(message: OutboxMessage) -> list[dict[str, Any]]:
+    return [{"destination": d.destination.value, "target": d.target, "key": d.key,
+             "payload": dict(d.payload)} for d in message.deliveries]

@@ -128,7 +128,7 @@ def test_two_workers_racing_on_one_call_create_one_ticket(engine: Engine, servic
             "SELECT count(*) FROM outbox WHERE ticket_id IN :ids").bindparams(
             sa.bindparam("ids", expanding=True)), {"ids": [ticket_id_for(c) for c in call_ids]}
         ).scalar()
-    assert outbox_rows == 40  # a queue entry and an announcement each, written once
+    assert outbox_rows == 20  # one entry each (queue entry and announcement), written once
 
 
 def test_a_change_saved_from_a_stale_version_is_refused_and_writes_nothing(
@@ -149,10 +149,10 @@ def test_a_change_saved_from_a_stale_version_is_refused_and_writes_nothing(
     assert (stored.unit, stored.version) == ("transport", 2)
     assert [e.actor for e in repository.events(loaded.ticket_id)] == [None, "D1"]
     with engine.connect() as connection:
-        targets = connection.execute(sa.text(
-            "SELECT target FROM outbox WHERE ticket_id = :t AND destination = 'unit_queue'"
-            " ORDER BY seq"), {"t": loaded.ticket_id}).scalars().all()
-    assert targets == ["dispatch-center", "transport"]  # nothing for the loser's unit
+        entries = connection.execute(sa.text(
+            "SELECT message_id FROM outbox WHERE ticket_id = :t ORDER BY seq"),
+            {"t": loaded.ticket_id}).scalars().all()
+    assert entries == [f"{loaded.ticket_id}.1.0", f"{loaded.ticket_id}.2.0"]  # none for D2
 
 
 def test_an_outbox_entry_is_leased_to_one_relay_until_published_or_its_lease_runs_out(
@@ -163,17 +163,19 @@ def test_an_outbox_entry_is_leased_to_one_relay_until_published_or_its_lease_run
     tid = ticket_id_for(call_id)
     far = datetime.now(UTC) + timedelta(days=3650)  # past every other test's entries too
 
-    def mine(now: datetime) -> list[int]:
-        return [p.seq for p in outbox.lease_due(100_000, 30, now) if p.message.ticket_id == tid]
+    def mine(now: datetime) -> list[str]:
+        return [p.message.message_id for p in outbox.lease_due(100_000, 30, now)
+                if p.message.ticket_id == tid]
 
     leased = mine(far)
-    assert len(leased) == 2
+    assert leased == [f"{tid}.1.0"]  # one entry for the event, with its two deliveries
     assert mine(far) == []  # still leased
-    outbox.retry_later(leased[:1], far, "QueueUnavailable")
+    outbox.retry_later(leased, far, "QueueUnavailable")
     again = outbox.lease_due(100_000, 30, far + timedelta(seconds=1))
-    retried = [p for p in again if p.seq == leased[0]]
-    assert [(p.attempts, p.message.destination) for p in retried] == [
-        (1, Destination.UNIT_QUEUE)]
+    [retried] = [p for p in again if p.message.message_id == leased[0]]
+    assert retried.attempts == 1
+    assert [d.destination for d in retried.message.deliveries] == [
+        Destination.UNIT_QUEUE, Destination.TICKET_EVENTS]
     outbox.mark_published(leased, far)
     assert mine(far + timedelta(seconds=60)) == []  # published: never again
     assert outbox.undelivered_tickets([tid]) == set()

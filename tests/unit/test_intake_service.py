@@ -70,13 +70,17 @@ def test_each_call_gets_one_ticket_and_a_repeat_in_the_same_batch_is_not_a_secon
 def test_a_new_ticket_is_saved_with_its_hand_off_and_a_replay_adds_none(
         classifier: DemandClassifier) -> None:
     store = InMemoryTickets()
+    handed_over: list[OutboxMessage] = []
     service = IntakeService(load_router_config(), classifier, UrgencyRules.load(), store,
-                            clock=lambda: NOW)
+                            clock=lambda: NOW, handover=handed_over.extend)
     [outcome] = service.record([call("c1", WAGES, place_text="西固区")])
-    assert [(m.destination.value, m.target) for m in store.messages] == [
+    [message] = store.messages
+    assert [(d.destination.value, d.target) for d in message.deliveries] == [
         ("unit_queue", outcome.ticket.unit), ("ticket_events", None)]
+    assert handed_over == [message]  # to this process's relay, once committed
     service.record([call("c1", WAGES, place_text="西固区")])
-    assert len(store.messages) == 2
+    assert len(store.messages) == 1
+    assert handed_over == [message]
 
 
 def test_a_ticket_records_the_model_its_score_and_the_rule_that_routed_it(

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from router.domain.errors import InvalidTransition, NotYourTicket
-from router.domain.outbox import Destination, messages_for
+from router.domain.outbox import Destination, OutboxMessage, messages_for
 from router.domain.routing import Disposition, Unit, UnitKind
 from router.domain.tickets import EventKind, Ticket, TicketStatus
 
@@ -109,34 +109,41 @@ def test_event_ids_differ_between_versions_and_repeat_for_the_same_change() -> N
     assert first.events[0].event_id != NEW_TRIAGE.open().events[0].event_id
 
 
+def where(message: OutboxMessage) -> list[tuple[Destination, str | None]]:
+    return [(d.destination, d.target) for d in message.deliveries]
+
+
 def test_a_created_ticket_goes_to_its_queue_and_is_announced() -> None:
-    messages = messages_for([NEW_TRIAGE.open()])
-    assert [(m.destination, m.target) for m in messages] == [
-        (Destination.UNIT_QUEUE, "dispatch-center"), (Destination.TICKET_EVENTS, None)]
-    assert len({m.message_id for m in messages}) == 2
+    [message] = messages_for([NEW_TRIAGE.open()])
+    assert where(message) == [(Destination.UNIT_QUEUE, "dispatch-center"),
+                              (Destination.TICKET_EVENTS, None)]
+    assert message.message_id == "T1.1.0"  # the event's id
+    assert len({message.dedupe_key(d) for d in message.deliveries}) == 2
 
 
 def test_a_dispatched_ticket_goes_to_the_new_units_queue_and_a_transfer_to_its_line() -> None:
-    sent = messages_for([TRIAGED.dispatch_manually(ROADS, None, "D7", LATER)])
-    assert [(m.destination, m.target) for m in sent] == [
-        (Destination.UNIT_QUEUE, "transport"), (Destination.TICKET_EVENTS, None)]
-    transferred = messages_for([TRIAGED.dispatch_manually(POLICE, None, "D7", LATER,
-                                                          emergency_service="110")])
-    assert [m.destination for m in transferred] == [Destination.EMERGENCY_TRANSFERS,
-                                                   Destination.TICKET_EVENTS]
-    assert transferred[0].payload["caller_contact"] == "13800001234"  # the line calls back
+    [sent] = messages_for([TRIAGED.dispatch_manually(ROADS, None, "D7", LATER)])
+    assert where(sent) == [(Destination.UNIT_QUEUE, "transport"),
+                           (Destination.TICKET_EVENTS, None)]
+    [transferred] = messages_for([TRIAGED.dispatch_manually(POLICE, None, "D7", LATER,
+                                                            emergency_service="110")])
+    assert where(transferred) == [(Destination.EMERGENCY_TRANSFERS, None),
+                                  (Destination.TICKET_EVENTS, None)]
+    # the line calls back
+    assert transferred.deliveries[0].payload["caller_contact"] == "13800001234"
 
 
 def test_signing_for_a_ticket_is_only_announced() -> None:
     sent = TRIAGED.dispatch_manually(ROADS, None, "D7", LATER).ticket
-    messages = messages_for([sent.claim("transport", "staff-7", LATER)])
-    assert [m.destination for m in messages] == [Destination.TICKET_EVENTS]
-    assert messages[0].payload["event"] == "ticket.claimed"
+    [message] = messages_for([sent.claim("transport", "staff-7", LATER)])
+    assert where(message) == [(Destination.TICKET_EVENTS, None)]
+    assert message.deliveries[0].payload["event"] == "ticket.claimed"
 
 
 def test_no_queue_entry_or_announcement_carries_the_citizens_text_or_number() -> None:
     for message in messages_for([NEW_TRIAGE.open(),
                                  TRIAGED.dispatch_manually(ROADS, None, "D7", LATER)]):
-        values = " ".join(str(v) for v in message.payload.values())
-        assert "13800001234" not in values
-        assert "有个问题" not in values
+        for delivery in message.deliveries:
+            values = " ".join(str(v) for v in delivery.payload.values())
+            assert "13800001234" not in values
+            assert "有个问题" not in values

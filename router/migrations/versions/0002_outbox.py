@@ -13,7 +13,6 @@ Create Date: 2026-12-01
 
 from __future__ import annotations
 
-import json
 import os
 from datetime import UTC, datetime
 from typing import Any
@@ -60,13 +59,10 @@ def upgrade() -> None:
         "outbox",
         sa.Column("seq", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("origin", sa.String(64), nullable=False),
-        sa.Column("message_id", sa.String(120), nullable=False, unique=True),
+        sa.Column("message_id", sa.String(80), nullable=False, unique=True),
         sa.Column("ticket_id", sa.String(40), nullable=False),
-        sa.Column("event_id", sa.String(80), nullable=False),
-        sa.Column("destination", sa.String(32), nullable=False),
-        sa.Column("target", sa.String(64)),
-        sa.Column("message_key", sa.String(128), nullable=False),
-        sa.Column("payload", sa.JSON, nullable=False),
+        sa.Column("hotline", sa.String(16), nullable=False),
+        sa.Column("deliveries", sa.JSON, nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("attempts", sa.Integer, nullable=False),
@@ -89,32 +85,29 @@ def _hand_off_what_was_never_handed_off(bind: sa.Connection, outbox: Any) -> Non
     for row in rows:
         received = str(row["received_at"])
         event_id = f"{row['ticket_id']}.1.0"
-        common = {"origin": origin, "ticket_id": row["ticket_id"], "event_id": event_id,
-                  "message_key": row["ticket_id"], "created_at": now, "next_attempt_at": now,
-                  "attempts": 0}
+        key = row["ticket_id"]
         if row["disposition"] == "transferred":
-            entries.append({**common, "message_id": f"{event_id}:emergency_transfers",
-                            "destination": "emergency_transfers", "target": None, "payload": {
-                                "ticket_id": row["ticket_id"], "call_id": row["call_id"],
-                                "service": row["emergency_service"], "unit": row["unit"],
-                                "text": row["text"], "place_text": row["place_text"],
-                                "area": row["area"], "caller_contact": row["caller_contact"],
-                                "reason": row["route_reason"], "received_at": received}})
+            hand_off = {"destination": "emergency_transfers", "target": None, "key": key,
+                        "payload": {"ticket_id": key, "call_id": row["call_id"],
+                                    "service": row["emergency_service"], "unit": row["unit"],
+                                    "text": row["text"], "place_text": row["place_text"],
+                                    "area": row["area"], "caller_contact": row["caller_contact"],
+                                    "reason": row["route_reason"], "received_at": received}}
         else:
-            entries.append({**common, "message_id": f"{event_id}:unit_queue",
-                            "destination": "unit_queue", "target": row["unit"], "payload": {
-                                "ticket_id": row["ticket_id"], "call_id": row["call_id"],
-                                "hotline": row["hotline"], "category": row["category"],
-                                "urgency": row["urgency"], "area": row["area"] or "",
-                                "received_at": received}})
-        entries.append({**common, "message_id": f"{event_id}:ticket_events",
-                        "destination": "ticket_events", "target": None, "payload": json.loads(
-                            json.dumps({"event": "ticket.created", "event_id": event_id,
-                                        "ticket_id": row["ticket_id"],
-                                        "call_id": row["call_id"], "unit": row["unit"],
-                                        "disposition": row["disposition"],
-                                        "category": row["category"],
-                                        "received_at": received}))})
+            hand_off = {"destination": "unit_queue", "target": row["unit"], "key": key,
+                        "payload": {"ticket_id": key, "call_id": row["call_id"],
+                                    "hotline": row["hotline"], "category": row["category"],
+                                    "urgency": row["urgency"], "area": row["area"] or "",
+                                    "received_at": received}}
+        announce = {"destination": "ticket_events", "target": None, "key": key,
+                    "payload": {"event": "ticket.created", "event_id": event_id, "version": 1,
+                                "ticket_id": key, "call_id": row["call_id"],
+                                "hotline": row["hotline"], "unit": row["unit"],
+                                "disposition": row["disposition"], "category": row["category"],
+                                "received_at": received}}
+        entries.append({"origin": origin, "message_id": event_id, "ticket_id": key,
+                        "hotline": row["hotline"], "deliveries": [hand_off, announce],
+                        "created_at": now, "next_attempt_at": now, "attempts": 0})
     if entries:
         op.bulk_insert(outbox, entries)
 
