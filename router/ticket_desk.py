@@ -59,7 +59,7 @@ class TicketDesk:
         if category is not None and category not in self._categories:
             raise UnknownTarget(f"no category {category!r}")
         change = ticket.dispatch_manually(unit, category, dispatcher, self._clock(),
-                                          emergency_service=self._service_of(unit.code))
+                                          emergency_service=self._routing.service_of(unit.code))
         messages = messages_for([change])
         await asyncio.to_thread(self._store.save, [change], messages)
         self._handover(messages)
@@ -95,7 +95,3 @@ class TicketDesk:
             self._handover(messages)
             return change.ticket
         return self._store.get(ticket_id)
-
-    def _service_of(self, unit: str) -> str | None:
-        return next((service for service, code in self._routing.emergency_units.items()
-                     if code == unit), None)

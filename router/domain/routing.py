@@ -122,6 +122,7 @@ class RoutingDecision:
     unit: str
     rule_id: str
     reason: str
+    emergency_service: str | None = None  # the line, for a transfer
 
 
 class RoutingTable:
@@ -181,11 +182,7 @@ class RoutingTable:
         if request.emergency_service is not None:
             return self._emergency(request)
         if request.unit_override is not None:
-            if request.unit_override not in self.units:
-                return self._triage(request, "override-unknown-unit",
-                                    f"agent chose unknown unit {request.unit_override!r}")
-            return RoutingDecision(Disposition.DISPATCHED, request.unit_override,
-                                   "agent-override", "unit chosen by the agent")
+            return self._agent_choice(request, request.unit_override)
         if not request.category_overridden and request.confidence < request.auto_dispatch_threshold:
             return self._triage(
                 request, "low-confidence",
@@ -207,6 +204,28 @@ class RoutingTable:
         return self._triage(request, "no-rule-no-area",
                             f"no rule for {request.category} and the place is unknown")
 
+    def _agent_choice(self, request: RoutingRequest, code: str) -> RoutingDecision:
+        unit = self.units.get(code)
+        if unit is None:
+            return self._triage(request, "override-unknown-unit",
+                                f"agent chose unknown unit {code!r}")
+        if unit.kind is UnitKind.EMERGENCY:  # an emergency line is reached by transfer only
+            service = self.service_of(code)
+            return RoutingDecision(Disposition.TRANSFERRED, code,
+                                   f"agent-override-transfer-{service}",
+                                   f"agent transferred the call to {service}",
+                                   emergency_service=service)
+        if unit.kind is UnitKind.DISPATCHER:
+            return self._triage(request, "agent-asked-dispatcher",
+                                "agent left the choice of unit to the dispatchers")
+        return RoutingDecision(Disposition.DISPATCHED, code, "agent-override",
+                               "unit chosen by the agent")
+
+    def service_of(self, unit: str) -> str | None:
+        """The emergency line (110, 119, …) an emergency unit answers, if it is one."""
+        return next((service for service, code in self.emergency_units.items()
+                     if code == unit), None)
+
     def _emergency(self, request: RoutingRequest) -> RoutingDecision:
         service = request.emergency_service or ""
         if request.hotline in self.no_transfer_back_hotlines:
@@ -220,7 +239,7 @@ class RoutingTable:
             return self._triage(request, "emergency-unknown-service",
                                 f"emergency service {service!r} has no unit")
         return RoutingDecision(Disposition.TRANSFERRED, unit, f"emergency-transfer-{service}",
-                               f"emergency: transferred to {service}")
+                               f"emergency: transferred to {service}", emergency_service=service)
 
     def _triage(self, request: RoutingRequest, rule_id: str, reason: str) -> RoutingDecision:
         return RoutingDecision(Disposition.TRIAGE, self.dispatcher_unit, rule_id, reason)

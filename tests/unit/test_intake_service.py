@@ -118,3 +118,17 @@ def test_stage_timings_are_reported(service: IntakeService) -> None:
     service.record([call("c1", WAGES)], observe=heard.__setitem__)
     assert set(heard) == {"classify", "persist"}
     assert all(seconds >= 0 for seconds in heard.values())
+
+
+def test_an_agent_sending_a_call_to_110_makes_a_transfer_and_no_queue_entry(
+        classifier: DemandClassifier) -> None:
+    store = InMemoryTickets()
+    service = IntakeService(load_router_config(), classifier, UrgencyRules.load(), store,
+                            clock=lambda: NOW)
+    [outcome] = service.record([call("c1", "有人在小区门口吵架，还动手了",
+                                     override=Override(unit="police-110", agent_id="A1"))])
+    assert (outcome.ticket.disposition, outcome.ticket.emergency_service) == (
+        Disposition.TRANSFERRED, "110")
+    [message] = store.messages
+    assert [d.destination.value for d in message.deliveries] == [
+        "emergency_transfers", "ticket_events"]

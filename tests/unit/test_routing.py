@@ -177,3 +177,15 @@ def test_the_policy_keeps_its_own_copy_of_the_thresholds() -> None:
 def test_a_threshold_outside_0_to_1_is_refused(policy: Callable[[], TriagePolicy]) -> None:
     with pytest.raises(ValueError, match="from 0 to 1"):
         policy()
+
+
+def test_an_agent_chosen_emergency_line_is_a_transfer_to_that_line_not_a_queue_entry() -> None:
+    decision = TABLE.decide(request(unit_override="police-110"))
+    assert (decision.disposition, decision.unit, decision.emergency_service) == (
+        Disposition.TRANSFERRED, "police-110", "110")
+    assert decision.rule_id == "agent-override-transfer-110"
+
+
+def test_an_agent_cannot_choose_the_dispatchers_as_the_responsible_unit() -> None:
+    decision = TABLE.decide(request(unit_override=TABLE.dispatcher_unit))
+    assert decision.disposition is Disposition.TRIAGE
