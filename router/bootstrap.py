@@ -152,7 +152,8 @@ def build_runtime(components: Components) -> Runtime:
 
     def make_pipeline(publisher: FaustPublisher) -> IntakePipeline:
         return IntakePipeline(components.service, publisher, components.metrics,
-                              components.config.hotlines, settings.max_text_chars)
+                              components.config.hotlines, settings.max_text_chars,
+                              categories=components.classifier.categories)
 
     stream = create_app(settings.kafka, settings.state_dir, make_pipeline)
     relay = OutboxRelay(components.outbox, components.queues, stream.publisher,

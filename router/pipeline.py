@@ -47,12 +47,14 @@ class InboundRecord:
 class IntakePipeline:
     def __init__(self, service: IntakeService, publisher: Publisher, metrics: RouterMetrics,
                  hotlines: Collection[str], max_text_chars: int,
+                 categories: Collection[str] | None = None,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self._service = service
         self._publisher = publisher
         self._metrics = metrics
         self._hotlines = hotlines
         self._max_text_chars = max_text_chars
+        self._categories = categories
         self._sleep = sleep
 
     async def process(self, records: Sequence[InboundRecord]) -> None:
@@ -62,7 +64,8 @@ class IntakePipeline:
         with self._metrics.processing_latency.labels("intake").time():
             for record in records:
                 try:
-                    call = parse_call_bytes(record.value, self._hotlines, self._max_text_chars)
+                    call = parse_call_bytes(record.value, self._hotlines, self._max_text_chars,
+                                            categories=self._categories)
                 except MalformedCallRecord as exc:
                     await self._dead_letter(record, exc.reason, exc.detail)
                     continue

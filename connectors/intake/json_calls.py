@@ -37,9 +37,11 @@ _FIELDS = ("call_id", "hotline", "channel", "received_at", "caller_contact", "te
 
 
 def parse_call_bytes(
-    raw: bytes, hotlines: Collection[str], max_text_chars: int, now: datetime | None = None
+    raw: bytes, hotlines: Collection[str], max_text_chars: int, now: datetime | None = None,
+    categories: Collection[str] | None = None,
 ) -> CallRecord:
-    """Decode and validate one record from the wire, or raise MalformedCallRecord."""
+    """Decode and validate one record from the wire, or raise MalformedCallRecord.
+    `categories`, when given, are the taxonomy an agent's category must come from."""
     try:
         decoded = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -52,11 +54,12 @@ def parse_call_bytes(
                                   f"{exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except RecursionError:
         raise MalformedCallRecord(RejectionReason.NOT_JSON, "nested too deeply") from None
-    return parse_call_document(document, hotlines, max_text_chars, now)
+    return parse_call_document(document, hotlines, max_text_chars, now, categories)
 
 
 def parse_call_document(
-    document: Any, hotlines: Collection[str], max_text_chars: int, now: datetime | None = None
+    document: Any, hotlines: Collection[str], max_text_chars: int, now: datetime | None = None,
+    categories: Collection[str] | None = None,
 ) -> CallRecord:
     if not isinstance(document, dict):
         raise MalformedCallRecord(RejectionReason.NOT_AN_OBJECT,
@@ -82,7 +85,7 @@ def parse_call_document(
         caller_contact=_optional_text(document, "caller_contact"),
         place_text=_optional_text(document, "place_text"),
         area=_optional_text(document, "area"),
-        override=_override(document.get("override")),
+        override=_override(document.get("override"), categories),
         raw_payload={name: document[name] for name in _FIELDS if name in document},
     )
 
@@ -155,7 +158,7 @@ def _received_at(value: Any, now: datetime | None) -> datetime:
     return parsed
 
 
-def _override(value: Any) -> Override | None:
+def _override(value: Any, categories: Collection[str] | None) -> Override | None:
     if value is None:
         return None
     if not isinstance(value, dict):
@@ -163,5 +166,9 @@ def _override(value: Any) -> Override | None:
     fields = {name: _optional_text(value, name) for name in ("category", "unit", "agent_id")}
     if fields["category"] is None and fields["unit"] is None:
         return None
+    # Free text here would become a ticket's category, a metric label and training data.
+    if categories is not None and fields["category"] not in (None, *categories):
+        raise MalformedCallRecord(RejectionReason.INVALID_FIELD,
+                                  "override.category is not a category of the taxonomy")
     return Override(**fields)
 

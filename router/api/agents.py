@@ -68,7 +68,8 @@ async def create_call(body: CallIn, caller: Caller, ctx: Context, response: Resp
         document["override"] = {**body.override.model_dump(), "agent_id": body.agent_id}
     try:  # the same validation as the stream's, so the desktop hears about errors at once
         call = parse_call_document(document, ctx.components.config.hotlines,
-                                   settings.max_text_chars)
+                                   settings.max_text_chars,
+                                   categories=ctx.components.classifier.categories)
     except MalformedCallRecord as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
                             {"reason": exc.reason.value, "detail": exc.detail}) from None

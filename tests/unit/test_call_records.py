@@ -147,3 +147,17 @@ def test_a_refusal_never_quotes_the_field_it_refuses(record: dict[str, object]) 
     assert "13800001234" not in refused.value.detail
     assert "110101199003071234" not in refused.value.detail
     assert "1111111111" not in refused.value.detail
+
+
+def test_an_agents_category_must_come_from_the_taxonomy() -> None:
+    taxonomy = ("城乡建设", "交通运输")
+    ok = parse_call_bytes(json.dumps(good(override={"category": "交通运输"})).encode(),
+                          HOTLINES, 100, categories=taxonomy)
+    assert ok.override is not None
+    assert ok.override.category == "交通运输"
+    for free_text in ("13800001234", "随便写的类别", "交通"):
+        with pytest.raises(MalformedCallRecord) as refused:
+            parse_call_bytes(json.dumps(good(override={"category": free_text})).encode(),
+                             HOTLINES, 100, categories=taxonomy)
+        assert refused.value.reason is RejectionReason.INVALID_FIELD
+        assert free_text not in refused.value.detail
