@@ -54,11 +54,16 @@ def require_centre(ctx: ApiContext, caller: str) -> None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "only the dispatch centre may do this")
 
 
-def require_unit(ctx: ApiContext, caller: str, unit: str) -> None:
+def require_unit(ctx: ApiContext, caller: str, unit: str, *, to_work: bool = False) -> None:
+    """The caller may look at this unit's queue (the unit, or the centre), or with `to_work`
+    sign for and acknowledge its tickets (the unit alone)."""
     if unit not in ctx.components.config.routing.units:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no unit {unit!r}")
-    if caller not in (unit, ctx.centre):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "a unit sees only its own queue")
+    allowed = (unit,) if to_work else (unit, ctx.centre)
+    if caller not in allowed:
+        raise HTTPException(status.HTTP_403_FORBIDDEN,
+                            "only the unit itself works its queue" if to_work
+                            else "a unit sees only its own queue")
 
 
 def conflict(exc: InvalidTransition) -> HTTPException:

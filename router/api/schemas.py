@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 from router.domain.calls import Channel
 from router.domain.tickets import Ticket, TicketEvent
@@ -118,8 +118,12 @@ class ClaimedTicket(BaseModel):
     ticket: TicketOut | None
 
 
+EntryId = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,20}-[0-9]{1,20}$")]
+
+
 class AckIn(BaseModel):
-    entry_ids: list[str] = Field(..., min_length=1, max_length=1000)
+    entry_ids: list[EntryId] = Field(..., min_length=1, max_length=1000,
+                                     description="Redis stream entry ids, as claims gave them")
 
 
 class QueueOut(BaseModel):

@@ -34,7 +34,7 @@ async def unit_queue(unit: str, caller: Caller, ctx: Context,
 async def claim(unit: str, body: ClaimIn, caller: Caller, ctx: Context) -> list[ClaimedTicket]:
     """签收: take the next tickets from the unit's queue; they stay pending until acked.
     An entry whose ticket is no longer this unit's comes back without the ticket."""
-    require_unit(ctx, caller, unit)
+    require_unit(ctx, caller, unit, to_work=True)
     entries = await asyncio.to_thread(ctx.components.queues.claim, unit, body.consumer,
                                       body.count, body.reclaim_idle_seconds)
     signed = await ctx.desk.sign_for(unit, body.consumer,
@@ -46,6 +46,6 @@ async def claim(unit: str, body: ClaimIn, caller: Caller, ctx: Context) -> list[
 @router.post("/{unit}/acks")
 async def acknowledge(unit: str, body: AckIn, caller: Caller, ctx: Context) -> dict[str, int]:
     """Done with these entries: they leave the unit's pending list."""
-    require_unit(ctx, caller, unit)
+    require_unit(ctx, caller, unit, to_work=True)
     return {"acknowledged": await asyncio.to_thread(ctx.components.queues.acknowledge, unit,
                                                     body.entry_ids)}

@@ -203,3 +203,26 @@ def test_the_api_description_pages_work_offline(worker: Worker) -> None:
             with urllib.request.urlopen(worker.api + asset, timeout=10) as response:
                 assert response.status == 200
                 assert len(response.read()) > 100
+
+
+def test_only_the_unit_itself_signs_for_and_acknowledges_its_tickets(worker: Worker) -> None:
+    # The centre may look at a unit's queue, but working it is the unit's own business.
+    assert worker.request("GET", "/api/v1/units/transport/queue", unit=CENTRE)[0] == 200
+    assert worker.request("POST", "/api/v1/units/transport/claims",
+                          {"consumer": "intruder", "count": 1}, unit=CENTRE)[0] == 403
+    assert worker.request("POST", "/api/v1/units/transport/acks",
+                          {"entry_ids": ["1-0"]}, unit=CENTRE)[0] == 403
+
+
+@pytest.mark.parametrize(("method", "path", "body"), [
+    ("GET", "/api/v1/units/transport/queue?count=0", None),
+    ("GET", "/api/v1/units/transport/queue?count=-1", None),
+    ("POST", "/api/v1/units/transport/acks", {"entry_ids": ["not-an-id"]}),
+    ("POST", "/api/v1/units/transport/acks", {"entry_ids": ["1-0", "\u0000"]}),
+    ("POST", "/api/v1/units/transport/claims", {"consumer": "s", "reclaim_idle_seconds": 1e30}),
+    ("POST", "/api/v1/units/transport/claims", {"consumer": "s", "count": 0}),
+])
+def test_bad_unit_requests_get_422_not_500(worker: Worker, method: str, path: str,
+                                           body: object) -> None:
+    status, answer = worker.request(method, path, body, unit="transport")
+    assert status == 422, answer
