@@ -2,10 +2,10 @@
 
 Every change to a ticket is saved with its outbox entry in one transaction; this relay then
 delivers each entry to its destinations (the unit's Redis stream, the ticket-events topic,
-the emergency-transfers topic) and marks it published. Entries committed in this process are
+the emergency-transfers topic) and deletes it. Entries committed in this process are
 written leased to it and handed over in memory, so the common path costs no query; the relay
 also looks for due entries in the table (those of a worker that died, or put back after a
-failure). It survives a SIGKILL anywhere: an entry is marked only after delivery, so it is
+failure). It survives a SIGKILL anywhere: an entry is deleted only after delivery, so it is
 delivered again once its lease runs out. Redis stays exactly-once through the queue's dedupe
 marker; Kafka destinations are at-least-once and carry the `event_id`, by which a consumer
 recognises a repeat.
@@ -34,8 +34,6 @@ from router.ports import CHANNEL_OF, OutboxStore, PendingMessage, Publisher, Que
 log = logging.getLogger(__name__)
 
 _BACKLOG_REFRESH_SECONDS = 5.0
-_PURGE_EVERY_SECONDS = 3600.0
-_KEEP_PUBLISHED = timedelta(days=7)
 
 
 def _utcnow() -> datetime:
@@ -66,7 +64,6 @@ class OutboxRelay:
         self._handed_over: collections.deque[OutboxMessage] = collections.deque(
             maxlen=batch_size * 20)
         self._backlog_refreshed_at = float("-inf")
-        self._purged_at = float("-inf")
 
     def hand_over(self, messages: Sequence[OutboxMessage]) -> None:
         """Entries this process just committed (leased to it): deliver them now. Safe to call
@@ -141,7 +138,7 @@ class OutboxRelay:
         delivered = [p for p in batch if p.message.message_id not in failed]
         now = self._clock()
         await asyncio.to_thread(self._store.mark_published,
-                                [p.message.message_id for p in delivered], now)
+                                [p.message.message_id for p in delivered])
         for pending, error in failed.values():
             delay = self._backoff(pending.attempts + 1)
             log.warning("outbox entry %s failed (%s) on attempt %d; retrying in %.1f s",
@@ -211,6 +208,3 @@ class OutboxRelay:
             self._metrics.outbox_backlog.set(count)
             age = (self._clock() - oldest).total_seconds() if oldest else 0.0
             self._metrics.outbox_oldest_age.set(max(age, 0.0))
-        if loop.time() - self._purged_at >= _PURGE_EVERY_SECONDS:
-            self._purged_at = loop.time()
-            await asyncio.to_thread(self._store.purge_published, self._clock() - _KEEP_PUBLISHED)

@@ -1,4 +1,5 @@
-"""The outbox store: entries leased to a relay, marked published, or put back for later.
+"""The outbox store: entries leased to a relay, deleted once delivered, or put back for
+later.
 
 Several relays (one per worker) can share the table: on PostgreSQL an entry is leased with
 `FOR UPDATE SKIP LOCKED`, so two relays never take the same entry at once; SQLite serialises
@@ -30,8 +31,7 @@ class OutboxRepository:
     def lease_due(self, limit: int, lease_seconds: float, now: datetime
                   ) -> list[PendingMessage]:
         due = (select(outbox.c.seq)
-               .where(outbox.c.origin == self._origin, outbox.c.published_at.is_(None),
-                      outbox.c.next_attempt_at <= now)
+               .where(outbox.c.origin == self._origin, outbox.c.next_attempt_at <= now)
                .order_by(outbox.c.seq).limit(limit))
         if self._skip_locked:
             due = due.with_for_update(skip_locked=True)
@@ -44,12 +44,12 @@ class OutboxRepository:
         return [PendingMessage(message=_message(row), attempts=row["attempts"])
                 for row in sorted(rows, key=lambda row: row["seq"])]
 
-    def mark_published(self, message_ids: Sequence[str], at: datetime) -> None:
+    def mark_published(self, message_ids: Sequence[str]) -> None:
+        """Delivered: the entries go (a DELETE writes less than an UPDATE of their JSON)."""
         if not message_ids:
             return
         with database_errors_as_transient(), self._engine.begin() as connection:
-            connection.execute(update(outbox).where(outbox.c.message_id.in_(message_ids))
-                               .values(published_at=at))
+            connection.execute(delete(outbox).where(outbox.c.message_id.in_(message_ids)))
 
     def retry_later(self, message_ids: Sequence[str], at: datetime, error: str) -> None:
         if not message_ids:
@@ -63,7 +63,7 @@ class OutboxRepository:
         with database_errors_as_transient(), self._engine.connect() as connection:
             count, oldest = connection.execute(
                 select(func.count(), func.min(outbox.c.created_at))
-                .where(outbox.c.origin == self._origin, outbox.c.published_at.is_(None))).one()
+                .where(outbox.c.origin == self._origin)).one()
         return int(count), oldest
 
     def undelivered_tickets(self, ticket_ids: Sequence[str]) -> set[str]:
@@ -73,14 +73,8 @@ class OutboxRepository:
         with database_errors_as_transient(), self._engine.connect() as connection:
             return set(connection.execute(
                 select(outbox.c.ticket_id).distinct()
-                .where(outbox.c.ticket_id.in_(ticket_ids), outbox.c.published_at.is_(None))
+                .where(outbox.c.ticket_id.in_(ticket_ids))
             ).scalars())
-
-    def purge_published(self, before: datetime) -> int:
-        with database_errors_as_transient(), self._engine.begin() as connection:
-            return connection.execute(delete(outbox).where(
-                outbox.c.origin == self._origin, outbox.c.published_at.is_not(None),
-                outbox.c.published_at < before)).rowcount
 
 
 def _message(row: Mapping[str, Any] | RowMapping) -> OutboxMessage:

@@ -98,8 +98,9 @@ ticket_events = Table(
 )
 
 # The transactional outbox: written in the same transaction as the change that causes it,
-# delivered by the relay. `next_attempt_at` is both the retry time and the lease: a relay
-# takes an entry by moving it into the future, and an entry whose relay died comes due again.
+# delivered by the relay, which deletes it once delivered (the audit trail is ticket_events).
+# `next_attempt_at` is both the retry time and the lease: a relay takes an entry by moving
+# it into the future, and an entry whose relay died comes due again.
 # `origin` is the deployment (HOTLINE_KAFKA_APP_ID) that wrote it: its queues and topics are
 # where the entry goes, so only that deployment's relays take it.
 outbox = Table(
@@ -115,6 +116,5 @@ outbox = Table(
     Column("next_attempt_at", UtcDateTime, nullable=False),
     Column("attempts", Integer, nullable=False),
     Column("last_error", String(200)),
-    Column("published_at", UtcDateTime),
-    Index("ix_outbox_due", "origin", "published_at", "next_attempt_at"),
+    Index("ix_outbox_due", "origin", "next_attempt_at"),
 )

@@ -155,7 +155,7 @@ def test_a_change_saved_from_a_stale_version_is_refused_and_writes_nothing(
     assert entries == [f"{loaded.ticket_id}.1.0", f"{loaded.ticket_id}.2.0"]  # none for D2
 
 
-def test_an_outbox_entry_is_leased_to_one_relay_until_published_or_its_lease_runs_out(
+def test_an_outbox_entry_is_leased_to_one_relay_until_delivered_or_its_lease_runs_out(
         engine: Engine, services: Services) -> None:
     repository, outbox = TicketRepository(engine), OutboxRepository(engine)
     call_id = f"{services.run_id}-{engine.dialect.name}-lease"
@@ -176,8 +176,8 @@ def test_an_outbox_entry_is_leased_to_one_relay_until_published_or_its_lease_run
     assert retried.attempts == 1
     assert [d.destination for d in retried.message.deliveries] == [
         Destination.UNIT_QUEUE, Destination.TICKET_EVENTS]
-    outbox.mark_published(leased, far)
-    assert mine(far + timedelta(seconds=60)) == []  # published: never again
+    outbox.mark_published(leased)
+    assert mine(far + timedelta(seconds=60)) == []  # delivered: never again
     assert outbox.undelivered_tickets([tid]) == set()
 
 

@@ -67,9 +67,8 @@ def upgrade() -> None:
         sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("attempts", sa.Integer, nullable=False),
         sa.Column("last_error", sa.String(200)),
-        sa.Column("published_at", sa.DateTime(timezone=True)),
     )
-    op.create_index("ix_outbox_due", "outbox", ["origin", "published_at", "next_attempt_at"])
+    op.create_index("ix_outbox_due", "outbox", ["origin", "next_attempt_at"])
     _hand_off_what_was_never_handed_off(bind, outbox)
 
     op.drop_column("tickets", "handed_off_at")
