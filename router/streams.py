@@ -13,7 +13,7 @@ from aiokafka.errors import KafkaError
 from faust.streams import Stream
 
 from router._aiokafka_fix import install_aiokafka_metadata_fix
-from router.domain.errors import TransientFailure
+from router.domain.errors import HotlineRouterError, TransientFailure
 from router.pipeline import InboundRecord, IntakePipeline, log_failure
 from router.ports import Channel
 from router.settings import KafkaSettings
@@ -44,6 +44,10 @@ class BrokerUnavailable(TransientFailure):
     """The broker did not acknowledge in time; retry with backoff."""
 
 
+class BrokerRefused(HotlineRouterError):
+    """The broker refused a message for good (too large, not authorised): retrying is futile."""
+
+
 class FaustPublisher:
     """Publishes to the outbound topics and waits for the broker's acknowledgement, for at
     most `timeout_seconds` (faust's own producer waits up to 20 minutes)."""
@@ -56,7 +60,13 @@ class FaustPublisher:
         topic = self._topics[channel]
         try:
             await asyncio.wait_for(self._send(topic, messages), self._timeout_seconds)
-        except (TimeoutError, KafkaError, ConnectionError) as exc:
+        except KafkaError as exc:
+            if not exc.retriable:
+                raise BrokerRefused(f"broker refused the message ({type(exc).__name__})"
+                                    ) from exc
+            raise BrokerUnavailable(f"broker did not acknowledge ({type(exc).__name__})"
+                                    ) from exc
+        except (TimeoutError, ConnectionError) as exc:
             raise BrokerUnavailable(f"broker did not acknowledge ({type(exc).__name__})"
                                     ) from exc
 
@@ -121,7 +131,15 @@ def create_app(kafka: KafkaSettings, state_dir: Path,
                 raise
             except Exception as exc:
                 log_failure(f"batch of {len(records)} records failed unexpectedly", exc)
-                await pipeline.dead_letter_all(records, f"{type(exc).__name__} in batch")
+                try:
+                    await pipeline.dead_letter_all(records, f"{type(exc).__name__} in batch")
+                except asyncio.CancelledError:
+                    raise
+                except Exception as again:  # the dead-letter topic itself refuses them
+                    first, last = records[0], records[-1]
+                    log_failure(f"records {first.topic}[{first.partition}] offsets"
+                                f" {first.offset}–{last.offset} could not be dead-lettered;"
+                                " they stay readable at those offsets", again)
 
     return StreamApp(app=app, calls_topic=calls, publisher=publisher)
 
