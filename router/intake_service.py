@@ -42,6 +42,8 @@ class Assessment:
 class CallOutcome:
     ticket: Ticket
     created: bool  # False: the call id already had a ticket (replay or duplicate)
+    # The call id already names a ticket of another call: not a replay, a clash of ids.
+    conflict: bool = False
 
 
 def _utcnow() -> datetime:
@@ -124,7 +126,9 @@ class IntakeService:
                 existing[call.call_id] = ticket
                 outcomes.append(CallOutcome(ticket, created=True))
             else:
-                outcomes.append(CallOutcome(existing[call.call_id], created=False))
+                known = existing[call.call_id]
+                outcomes.append(CallOutcome(known, created=False,
+                                            conflict=not known.is_same_call(call)))
         observe("persist", time.perf_counter() - started - classify_seconds)
         return outcomes
 

@@ -94,6 +94,12 @@ class IntakePipeline:
             log_failure(f"dead-lettering call {call.call_id}", exc)
             await self._dead_letter(record, RejectionReason.PROCESSING_FAILED, detail)
             return
+        for (record, call), outcome in zip(calls, outcomes, strict=True):
+            if outcome.conflict:
+                log.warning("call id %s names the ticket of a different call", call.call_id)
+                await self._dead_letter(record, RejectionReason.CALL_ID_CONFLICT,
+                                        f"call id {call.call_id} already names ticket"
+                                        f" {outcome.ticket.ticket_id} of a different call")
         self._count(outcomes)
 
     def _observe(self, stage: str, seconds: float) -> None:
@@ -128,6 +134,8 @@ class IntakePipeline:
     def _count(self, outcomes: Sequence[CallOutcome]) -> None:
         for outcome in outcomes:
             ticket = outcome.ticket
+            if outcome.conflict:
+                continue  # dead-lettered and counted there
             if not outcome.created:
                 self._metrics.duplicate_calls.inc()
                 continue

@@ -22,6 +22,7 @@ from router.api.schemas import (
     ticket_out,
 )
 from router.domain.calls import CallRecord
+from router.domain.errors import TransientFailure
 from router.domain.tickets import Ticket
 from router.ports import TicketStore
 
@@ -55,7 +56,9 @@ async def suggest(body: SuggestionIn, caller: Caller, ctx: Context) -> Suggestio
 
 
 @router.post("/calls", response_model=CallAccepted, status_code=status.HTTP_201_CREATED,
-             responses={202: {"model": CallAccepted}, 422: {"description": "invalid call"}})
+             responses={202: {"model": CallAccepted}, 422: {"description": "invalid call"},
+                        409: {"description": "the call id names a ticket of a different call"},
+                        503: {"description": "the broker did not take the call in time"}})
 async def create_call(body: CallIn, caller: Caller, ctx: Context, response: Response
                       ) -> CallAccepted:
     """Create a ticket from a call. Answers 201 with the ticket once it exists, or 202 when
@@ -73,14 +76,34 @@ async def create_call(body: CallIn, caller: Caller, ctx: Context, response: Resp
     except MalformedCallRecord as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
                             {"reason": exc.reason.value, "detail": exc.detail}) from None
-    await ctx.submit(call.call_id, json.dumps(document, ensure_ascii=False).encode("utf-8"))
-    ticket = await wait_for_ticket(ctx.components.repository, call.call_id,
-                                   settings.api.intake_wait_seconds)
+    repository = ctx.components.repository
+    known = (await asyncio.to_thread(repository.find_by_call_ids, [call.call_id])).get(
+        call.call_id)
+    if known is not None:  # a retry gets its ticket; another call with the id is refused
+        _refuse_a_different_call(known, call)
+        return CallAccepted(call_id=call.call_id, state="ticketed", ticket=ticket_out(known))
+    try:
+        await ctx.submit(call.call_id, json.dumps(document, ensure_ascii=False).encode("utf-8"))
+    except TransientFailure:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
+                            "intake is unavailable; the call was not taken, send it again",
+                            headers={"Retry-After": "5"}) from None
+    ticket = await wait_for_ticket(repository, call.call_id, settings.api.intake_wait_seconds)
+    if ticket is not None:
+        _refuse_a_different_call(ticket, call)  # another call took the id meanwhile
     if ticket is None:
         response.status_code = status.HTTP_202_ACCEPTED
         response.headers["Location"] = f"/api/v1/calls/{call.call_id}"
         return CallAccepted(call_id=call.call_id, state="accepted")
     return CallAccepted(call_id=call.call_id, state="ticketed", ticket=ticket_out(ticket))
+
+
+def _refuse_a_different_call(ticket: Ticket, call: CallRecord) -> None:
+    if not ticket.is_same_call(call):
+        raise HTTPException(status.HTTP_409_CONFLICT, {
+            "reason": "call_id_conflict",
+            "detail": f"call id {call.call_id} already names ticket {ticket.ticket_id}"
+                      " of a different call"})
 
 
 @router.get("/calls/{call_id}", response_model=CallAccepted)

@@ -33,6 +33,7 @@ class RejectionReason(StrEnum):
     UNKNOWN_HOTLINE = "unknown_hotline"
     EMPTY_TEXT = "empty_text"
     TEXT_TOO_LONG = "text_too_long"
+    CALL_ID_CONFLICT = "call_id_conflict"  # the id names a ticket of a different call
     PROCESSING_FAILED = "processing_failed"
 
 

@@ -15,6 +15,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from router.domain.calls import CallRecord
 from router.domain.errors import InvalidTransition, NotYourTicket
 from router.domain.routing import Disposition, Unit, UnitKind
 
@@ -107,6 +108,18 @@ class Ticket:
     claimed_at: datetime | None = None
     updated_at: datetime | None = None
     version: int = 0  # 0 until the ticket is first saved
+
+    def is_same_call(self, call: CallRecord) -> bool:
+        """Whether `call` is this ticket's own call sent again (a replay or a retry), rather
+        than another call that reuses its id: the same hotline and demand, and no other
+        caller or place. A retry may leave out what it sent before; the receipt time is not
+        compared (a desk retry without one is stamped anew)."""
+        def restated(sent: str | None, kept: str | None) -> bool:
+            return sent is None or sent == kept
+
+        return ((call.call_id, call.hotline, call.text) == (self.call_id, self.hotline, self.text)
+                and restated(call.caller_contact, self.caller_contact)
+                and restated(call.place_text, self.place_text))
 
     def open(self, actor: str | None = None) -> TicketChange:
         """The change that brings this ticket into being (version 1, one `created` event)."""

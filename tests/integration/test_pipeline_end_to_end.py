@@ -97,3 +97,40 @@ def test_an_emergency_call_is_transferred_not_queued(worker: Worker, services: S
     assert transfers[0]["caller_contact"] == "13800001234"  # the line must be able to call back
     for unit in ROUTING.units:
         assert ticket.ticket_id not in worker.queued(unit)
+
+
+def test_a_record_near_the_brokers_size_limit_is_dead_lettered_and_intake_goes_on(
+        worker: Worker, services: Services) -> None:
+    before = call(f"{services.run_id}-before-big", "小区电梯经常停运，老人上下楼困难，请尽快维修。")
+    after = call(f"{services.run_id}-after-big", "路边井盖缺失，夜间行人容易跌落，请尽快补上。")
+    big = (b'{"call_id": "' + services.run_id.encode() + b'-big", "text": "'
+           + "很长".encode() * 150_000)  # about 900 kB, and never closed: not JSON
+    worker.publish([before, (None, big), after])
+    assert set(worker.wait_for_tickets([before[0], after[0]])) == {before[0], after[0]}
+    dead = [d for d in worker.read_topic("dead_letter", at_least=1_000, timeout=5)
+            if d.get("payload_bytes") == len(big)]
+    assert len(dead) == 1
+    assert dead[0]["reason"] == "not_json"
+    assert dead[0]["payload_truncated"] is True
+    assert len(base64.b64decode(dead[0]["payload_base64"])) < len(big)
+    status, _ = worker.request("GET", "/readyz")
+    assert status == 200
+
+
+def test_a_different_call_reusing_a_call_id_is_dead_lettered_as_a_conflict(
+        worker: Worker, services: Services) -> None:
+    call_id = f"{services.run_id}-reused"
+    first = call(call_id, "小区垃圾桶满了好几天没人清运，请环卫处理。", place_text="安宁区")
+    gas = call(call_id, "楼道里天然气味道很重，可能泄漏了！", place_text="城关区")
+    worker.publish([first])
+    ticket = worker.wait_for_tickets([call_id])[call_id]
+    worker.publish([first, gas])  # a replay, then a different call with the same id
+    later = call(f"{services.run_id}-after-reused", "公交站台顶棚漏雨，请维修。")
+    worker.publish([later])
+    assert worker.wait_for_tickets([later[0]])
+    conflicts = [d for d in worker.read_topic("dead_letter", at_least=1_000, timeout=5)
+                 if d["reason"] == "call_id_conflict"]
+    assert [base64.b64decode(d["payload_base64"]) for d in conflicts] == [gas[1]]
+    assert "天然气" not in conflicts[0]["detail"]
+    stored = worker.repository.find_by_call_ids([call_id])[call_id]
+    assert (stored.ticket_id, stored.text) == (ticket.ticket_id, ticket.text)

@@ -132,3 +132,27 @@ def test_an_agent_sending_a_call_to_110_makes_a_transfer_and_no_queue_entry(
     [message] = store.messages
     assert [d.destination.value for d in message.deliveries] == [
         "emergency_transfers", "ticket_events"]
+
+
+def test_a_call_id_reused_by_a_different_call_is_a_conflict_not_a_replay(
+        service: IntakeService) -> None:
+    service.record([call("c1", WAGES, caller_contact="13800001111")])
+    replay, other, same_batch = service.record([
+        call("c1", WAGES, caller_contact="13800001111"),
+        call("c1", "小区天然气泄漏，味道很大！", caller_contact="13900002222"),
+        call("c1", WAGES, caller_contact="13800001111")])
+    assert (replay.created, replay.conflict) == (False, False)
+    assert (other.created, other.conflict) == (False, True)
+    assert other.ticket.text == WAGES  # the first call's ticket is left as it was
+    assert same_batch.conflict is False
+    [first, second] = service.record([call("c2", WAGES), call("c2", "另一件事：路灯不亮")])
+    assert (first.created, second.conflict) == (True, True)
+
+
+def test_a_retry_that_leaves_out_the_callers_number_is_still_a_retry(
+        service: IntakeService) -> None:
+    service.record([call("c1", WAGES, caller_contact="13800001111", place_text="西固区")])
+    [retry] = service.record([call("c1", WAGES)])
+    assert (retry.created, retry.conflict) == (False, False)
+    [other] = service.record([call("c1", WAGES, caller_contact="13900002222")])
+    assert other.conflict is True
