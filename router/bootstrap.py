@@ -3,6 +3,7 @@ services, the faust app and the HTTP API. Commands, the demo, health and the tes
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,7 @@ from router.persistence.outbox import OutboxRepository
 from router.persistence.tickets import TicketRepository
 from router.pipeline import IntakePipeline
 from router.settings import Settings
-from router.streams import FaustPublisher, StreamApp, create_app
+from router.streams import BrokerUnavailable, FaustPublisher, StreamApp, create_app
 from router.ticket_desk import TicketDesk
 
 
@@ -166,8 +167,14 @@ def build_runtime(components: Components) -> Runtime:
                       components.repository, handover=components.handover)
 
     async def submit(call_id: str, record: bytes) -> None:
-        delivery = await stream.calls_topic.send(key=call_id.encode("utf-8"), value=record)
-        await delivery
+        async def send() -> None:
+            delivery = await stream.calls_topic.send(key=call_id.encode("utf-8"), value=record)
+            await delivery
+
+        try:  # faust's producer would wait up to 20 minutes for a frozen broker
+            await asyncio.wait_for(send(), settings.kafka.publish_timeout_seconds)
+        except TimeoutError as exc:
+            raise BrokerUnavailable("the broker did not take the call in time") from exc
 
     api = create_api(components, desk, submit, readiness_checks(components))
     return Runtime(components=components, stream=stream, relay=relay, desk=desk, api=api)

@@ -88,12 +88,20 @@ class OutboxRelay:
 
     async def run(self) -> None:
         """Deliver until cancelled; a database outage only pauses it."""
-        self._loop = asyncio.get_running_loop()
+        loop = self._loop = asyncio.get_running_loop()
         failures = 0
+        polled_at = float("-inf")
         while True:
+            # Cleared before looking, so a hand-over during the delivery is not missed.
+            self._wake.clear()
+            polled = 0
             try:
-                delivered = await self.deliver_handed_over()
-                delivered += await self.deliver_due()
+                handed = await self.deliver_handed_over()
+                # The table is looked at when idle, and at least every poll interval while
+                # busy: the hand-over path needs no query.
+                if not handed or loop.time() - polled_at >= self._idle_poll_seconds:
+                    polled_at = loop.time()
+                    polled = await self.deliver_due()
                 await self._housekeeping()
                 failures = 0
             except TransientFailure as exc:
@@ -104,10 +112,10 @@ class OutboxRelay:
                             type(exc).__name__, delay)
                 await self._sleep(delay)
                 continue
-            if delivered < self._batch_size:
-                self._wake.clear()
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._idle_poll_seconds)
+            if self._handed_over or polled >= self._batch_size or self._wake.is_set():
+                continue
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._idle_poll_seconds)
 
     async def deliver_handed_over(self) -> int:
         """Deliver one batch of the entries handed over in memory."""

@@ -63,6 +63,8 @@ class ApiSettings(BaseSettings):
     unit_token_secret: SecretStr = Field(
         SecretStr("change-me"),
         description="signs the per-unit access tokens; must be changed for a real database")
+    max_body_bytes: int = Field(
+        256 * 1024, ge=1024, description="larger request bodies are refused (413) unread")
     intake_wait_seconds: float = Field(
         5.0, ge=0, description="how long POST /calls waits for the ticket before answering 202")
 

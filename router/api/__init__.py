@@ -21,6 +21,7 @@ from fastapi.staticfiles import StaticFiles
 
 from router.api import agents, dispatchers, operations, units
 from router.api.context import ApiContext, Submit
+from router.api.limits import install_limits
 
 if TYPE_CHECKING:
     from router.bootstrap import Components
@@ -37,6 +38,7 @@ def create_api(components: Components, desk: TicketDesk, submit: Submit,
                                    readiness_checks=readiness_checks)
     for audience in (agents, dispatchers, units, operations):
         api.include_router(audience.router)
+    install_limits(api, components.settings.api.max_body_bytes)
     _serve_docs_offline(api)
     return api
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import http.client
+import json
 import re
+import urllib.parse
 import urllib.request
 from typing import Any
 
@@ -226,3 +229,47 @@ def test_bad_unit_requests_get_422_not_500(worker: Worker, method: str, path: st
                                            body: object) -> None:
     status, answer = worker.request(method, path, body, unit="transport")
     assert status == 422, answer
+
+
+def test_a_body_over_the_limit_is_refused_unread_and_an_error_never_echoes_the_input(
+        worker: Worker) -> None:
+    token = worker.tokens.issue(CENTRE)
+    url = urllib.parse.urlsplit(worker.api)
+    huge = json.dumps({"text": "长" * 7_000_000}).encode()  # about 20 MB
+    for chunked in (False, True):
+        connection = http.client.HTTPConnection(url.hostname or "127.0.0.1", url.port, timeout=30)
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+        if chunked:
+            pieces = (huge[i:i + 65536] for i in range(0, len(huge), 65536))
+            connection.request("POST", "/api/v1/calls", body=pieces, headers=headers,
+                               encode_chunked=True)
+        else:
+            connection.request("POST", "/api/v1/calls", body=huge, headers=headers)
+        response = connection.getresponse()
+        answer = response.read()
+        connection.close()
+        assert response.status == 413, (chunked, response.status)
+        assert len(answer) < 1000
+    status, body = worker.request("POST", "/api/v1/calls", {
+        "text": ["13800001234", "110101199003071234"], "caller_contact": 13800001234},
+        unit=CENTRE)
+    assert status == 422
+    assert "13800001234" not in json.dumps(body)
+    assert "110101199003071234" not in json.dumps(body)
+
+
+def test_a_different_call_with_a_used_call_id_gets_409_and_a_retry_its_ticket(
+        worker: Worker, services: Services) -> None:
+    call_id = f"{services.run_id}-desk-reused"
+    body = {"call_id": call_id, "text": NOISE, "place_text": "七里河区",
+            "caller_contact": "13900005678"}
+    status, first = worker.request("POST", "/api/v1/calls", body, unit=CENTRE)
+    assert status == 201, first
+    status, again = worker.request("POST", "/api/v1/calls", body, unit=CENTRE)
+    assert (status, again["ticket"]["ticket_id"]) == (201, first["ticket"]["ticket_id"])
+    status, clash = worker.request("POST", "/api/v1/calls", {
+        **body, "text": "家里煤气泄漏了，味道很重", "caller_contact": "13700009999"},
+        unit=CENTRE)
+    assert status == 409
+    assert clash["detail"]["reason"] == "call_id_conflict"
+    assert "13700009999" not in json.dumps(clash)
