@@ -9,6 +9,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+DEFAULT_TOKEN_SECRET = "change-me"  # the settings' placeholder, refused by the worker
+MIN_SECRET_CHARS = 32
+
+
+def is_strong_secret(value: str | None) -> bool:
+    """Long enough to resist guessing and not the published placeholder."""
+    return value is not None and len(value) >= MIN_SECRET_CHARS and (
+        value != DEFAULT_TOKEN_SECRET)
+
 
 class UnitTokens:
     def __init__(self, secret: str) -> None:

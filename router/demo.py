@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -25,11 +26,12 @@ from pathlib import Path
 from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
+from pydantic import SecretStr
 
 from connectors.exceptions import MalformedCallRecord
 from connectors.intake.json_calls import parse_call_bytes
 from connectors.intake.replay import read_replay_file
-from router.access import UnitTokens
+from router.access import UnitTokens, is_strong_secret
 from router.bootstrap import stores_at
 from router.config_files import load_router_config
 from router.embedded import (
@@ -94,9 +96,13 @@ def _run(settings: Settings, once: bool, calls_file: Path, state_dir: Path,
         port = fixed_port or free_port()
         database = (settings.database.url.get_secret_value() if settings.database.url
                     else f"sqlite:///{state_dir / 'hotline.db'}")
+        # The worker refuses public secrets; the demo makes its own unless given ones.
+        secret = _chosen(settings.api.unit_token_secret) or secrets.token_hex(32)
+        metrics_token = _chosen(settings.api.metrics_token) or secrets.token_hex(32)
         env = {**os.environ, "HOTLINE_KAFKA_BOOTSTRAP": bootstrap,
                "HOTLINE_DATABASE_URL": database, "HOTLINE_API_PORT": str(port),
-               "HOTLINE_STATE_DIR": str(state_dir)}
+               "HOTLINE_STATE_DIR": str(state_dir), "HOTLINE_API_UNIT_TOKEN_SECRET": secret,
+               "HOTLINE_API_METRICS_TOKEN": metrics_token}
         if embedded.kafka_bootstrap:
             env["HOTLINE_KAFKA_BROKER_PROFILE"] = "tansu"
         if embedded.redis_url:
@@ -108,16 +114,18 @@ def _run(settings: Settings, once: bool, calls_file: Path, state_dir: Path,
             started = time.perf_counter()
             report = asyncio.run(replay_file(calls_file, bootstrap, settings.kafka.calls_topic))
             print(f"demo: replayed {report.records} records from {calls_file.name}")
-            token = UnitTokens(settings.api.unit_token_secret.get_secret_value()).issue(
+            token = UnitTokens(secret).issue(
                 load_router_config(settings.config_dir).routing.dispatcher_unit)
             desk = _post(f"http://127.0.0.1:{port}/api/v1/calls", _DESK_CALL, token)
             print(f"demo: agent desktop call {desk['call_id']} → {desk['state']}"
                   f" ({(desk.get('ticket') or {}).get('unit', 'pending')})")
             repository, outbox = stores_at(database, settings.kafka.app_id)
-            handled = _wait_until_handled(repository, outbox, port, expected, timeout=180)
+            handled = _wait_until_handled(repository, outbox, port, metrics_token, expected,
+                                          timeout=180)
             elapsed = time.perf_counter() - started
             _print_summary(repository, load_router_config(settings.config_dir).routing.units,
-                           _metric_totals(port, "hotline_dead_letters_total", "reason"),
+                           _metric_totals(port, metrics_token, "hotline_dead_letters_total",
+                                          "reason"),
                            expected, elapsed)
             if not handled:
                 print(f"demo: not every call was handled in time; see {log_path}")
@@ -125,7 +133,9 @@ def _run(settings: Settings, once: bool, calls_file: Path, state_dir: Path,
             if once:
                 return 0
             print(f"\nServing the API at http://127.0.0.1:{port}/docs and metrics at"
-                  f" /metrics. Dispatch-centre token: {token}\nCtrl-C to stop.")
+                  f" /metrics.\nDispatch-centre token: {token}\nMetrics token: {metrics_token}"
+                  f"\nOther units' tokens: HOTLINE_API_UNIT_TOKEN_SECRET={secret}"
+                  " hotline-router unit-token UNIT\nCtrl-C to stop.")
             return _serve_until_interrupted(worker, log_path)
         finally:
             stop_process(worker, timeout=20)
@@ -156,13 +166,15 @@ def _expected_outcomes(calls_file: Path, settings: Settings) -> dict[str, int]:
 
 
 def _wait_until_handled(repository: TicketRepository, outbox: OutboxRepository, port: int,
-                        expected: Mapping[str, int], timeout: float) -> bool:
+                        metrics_token: str, expected: Mapping[str, int], timeout: float
+                        ) -> bool:
     """Every ticket created and handed off (nothing left in the outbox), every bad record
     dead-lettered."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         tickets = sum(repository.count_by("disposition").values())
-        dead = sum(_metric_totals(port, "hotline_dead_letters_total", "reason").values())
+        dead = sum(_metric_totals(port, metrics_token, "hotline_dead_letters_total",
+                                  "reason").values())
         if (tickets >= expected["tickets"] and dead >= expected["dead_letters"]
                 and outbox.backlog()[0] == 0):
             return True
@@ -179,9 +191,17 @@ def _post(url: str, body: Mapping[str, Any], token: str) -> dict[str, Any]:
         return result
 
 
-def _metric_totals(port: int, name: str, label: str) -> dict[str, float]:
+def _chosen(secret: SecretStr | None) -> str | None:
+    """A secret the operator set that the worker will accept, if any."""
+    value = secret.get_secret_value() if secret is not None else None
+    return value if is_strong_secret(value) else None
+
+
+def _metric_totals(port: int, token: str, name: str, label: str) -> dict[str, float]:
     """Sum of a counter by one label, read from the worker's /metrics."""
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/metrics",
+                                     headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
         text = response.read().decode("utf-8")
     totals: dict[str, float] = {}
     for family in text_string_to_metric_families(text):

@@ -62,7 +62,10 @@ class ApiSettings(BaseSettings):
     port: int = Field(8000, ge=0, le=65535)
     unit_token_secret: SecretStr = Field(
         SecretStr("change-me"),
-        description="signs the per-unit access tokens; must be changed for a real database")
+        description="signs the per-unit access tokens; the worker refuses the default and"
+                    " anything shorter than 32 characters")
+    metrics_token: SecretStr | None = Field(
+        None, description="bearer token Prometheus sends for /metrics; the worker needs one")
     max_body_bytes: int = Field(
         256 * 1024, ge=1024, description="larger request bodies are refused (413) unread")
     intake_wait_seconds: float = Field(

@@ -13,6 +13,7 @@ import mode
 import uvicorn
 from fastapi import FastAPI
 
+from router.access import MIN_SECRET_CHARS, is_strong_secret
 from router.bootstrap import build_components, build_runtime
 from router.embedded import embedded_services
 from router.outbox_relay import OutboxRelay
@@ -89,21 +90,23 @@ def with_embedded(settings: Settings, kafka_bootstrap: str | None,
     return settings.model_copy(update=updates)
 
 
-DEFAULT_TOKEN_SECRET = "change-me"
-
-
-def refuse_default_secret(settings: Settings) -> None:
-    """A real database means real citizens: the unit tokens must not be forgeable."""
-    url = settings.database.url.get_secret_value() if settings.database.url else "sqlite"
-    secret = settings.api.unit_token_secret.get_secret_value()
-    if not url.startswith("sqlite") and secret == DEFAULT_TOKEN_SECRET:
-        raise SystemExit("HOTLINE_API_UNIT_TOKEN_SECRET is still the default: set a long random"
-                         " secret before pointing the worker at a real database")
+def refuse_unsafe_secrets(settings: Settings) -> None:
+    """Tokens must not be forgeable and /metrics not open, on any database: the embedded
+    default holds citizens' calls too (the demo makes random secrets for its worker)."""
+    if not is_strong_secret(settings.api.unit_token_secret.get_secret_value()):
+        raise SystemExit(f"HOTLINE_API_UNIT_TOKEN_SECRET must be a random secret of at least"
+                         f" {MIN_SECRET_CHARS} characters (e.g. openssl rand -hex 32); the"
+                         " default or a short one lets anyone forge a unit's token")
+    metrics = settings.api.metrics_token
+    if not is_strong_secret(metrics.get_secret_value() if metrics else None):
+        raise SystemExit(f"HOTLINE_API_METRICS_TOKEN must be set to a random token of at least"
+                         f" {MIN_SECRET_CHARS} characters: Prometheus sends it as a bearer"
+                         " token to read /metrics")
 
 
 def run_worker(settings: Settings) -> None:
     """Run until SIGINT/SIGTERM; embedded services start for any connection left unset."""
-    refuse_default_secret(settings)
+    refuse_unsafe_secrets(settings)
     with embedded_services(settings.state_dir, need_broker=settings.kafka.bootstrap is None,
                            need_redis=settings.redis.url is None) as embedded:
         settings = with_embedded(settings, embedded.kafka_bootstrap, embedded.redis_url)

@@ -61,6 +61,7 @@ def service_env(services: Services, state_dir: Path, api_port: int) -> dict[str,
         "HOTLINE_REDIS_QUEUE_PREFIX": f"{prefix}:queue:",
         "HOTLINE_DATABASE_URL": services.database_url,
         "HOTLINE_API_PORT": str(api_port),
-        "HOTLINE_API_UNIT_TOKEN_SECRET": f"{prefix}-secret",
+        "HOTLINE_API_UNIT_TOKEN_SECRET": f"{prefix}-unit-token-secret-{uuid.uuid4().hex}",
+        "HOTLINE_API_METRICS_TOKEN": f"{prefix}-metrics-{uuid.uuid4().hex}",
         "HOTLINE_STATE_DIR": str(state_dir),
     }

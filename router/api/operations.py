@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
+from typing import Annotated
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Header, HTTPException, Response, status
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from router.api.context import Context
@@ -31,8 +33,16 @@ async def readyz(response: Response, ctx: Context) -> dict[str, str]:
 
 
 @router.get("/metrics", response_class=Response)
-async def metrics(ctx: Context) -> Response:
+async def metrics(ctx: Context, authorization: Annotated[str | None, Header()] = None
+                  ) -> Response:
+    """Prometheus metrics; needs `Authorization: Bearer <HOTLINE_API_METRICS_TOKEN>`."""
     components = ctx.components
+    expected = components.settings.api.metrics_token
+    offered = (authorization or "").removeprefix("Bearer ").strip()
+    if expected is None or not hmac.compare_digest(offered.encode(),
+                                                   expected.get_secret_value().encode()):
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "the metrics token is required",
+                            headers={"WWW-Authenticate": "Bearer"})
 
     def refresh_queue_gauges() -> None:
         for unit in components.config.routing.units:

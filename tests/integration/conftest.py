@@ -19,9 +19,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from connectors.department_queue import DepartmentQueues
 from router._aiokafka_fix import install_aiokafka_metadata_fix
 from router.access import UnitTokens
+from router.bootstrap import stores_at
 from router.domain.tickets import Ticket
 from router.embedded import free_port, spawn_worker, stop_process, wait_for_port
-from router.persistence.database import make_engine
 from router.persistence.outbox import OutboxRepository
 from router.persistence.tickets import TicketRepository
 from tests.conftest import Services, service_env
@@ -118,10 +118,10 @@ def worker(services: Services, tmp_path_factory: pytest.TempPathFactory) -> Iter
     log_path = state_dir / "worker.log"
     process = start_worker(env, log_path)
     client = redis.Redis.from_url(services.redis_url, decode_responses=True)
-    engine = make_engine(services.database_url)
+    repository, outbox = stores_at(services.database_url, env["HOTLINE_KAFKA_APP_ID"])
     try:
         yield Worker(env=env, api=f"http://127.0.0.1:{port}",
-                     repository=TicketRepository(engine), outbox=OutboxRepository(engine),
+                     repository=repository, outbox=outbox,
                      queues=DepartmentQueues(client, env["HOTLINE_REDIS_QUEUE_PREFIX"]),
                      redis=client, tokens=UnitTokens(env["HOTLINE_API_UNIT_TOKEN_SECRET"]),
                      log_path=log_path)

@@ -119,7 +119,11 @@ def test_metrics_and_the_openapi_description_are_served(worker: Worker) -> None:
     assert status == 200
     assert "/api/v1/calls" in spec["paths"]
     assert "/api/v1/units/{unit}/claims" in spec["paths"]
-    with urllib.request.urlopen(worker.api + "/metrics", timeout=10) as response:
+    assert urllib_status(worker.api + "/metrics") == 401
+    assert urllib_status(worker.api + "/metrics", "Bearer " + "x" * 40) == 401
+    request = urllib.request.Request(worker.api + "/metrics", headers={
+        "Authorization": f"Bearer {worker.env['HOTLINE_API_METRICS_TOKEN']}"})
+    with urllib.request.urlopen(request, timeout=10) as response:
         metrics = response.read().decode()
     for name in ("hotline_calls_received_total{", "hotline_tickets_dispatched_total{",
                  "hotline_processing_latency_seconds_bucket{", "hotline_queue_pending{",
@@ -273,3 +277,13 @@ def test_a_different_call_with_a_used_call_id_gets_409_and_a_retry_its_ticket(
     assert status == 409
     assert clash["detail"]["reason"] == "call_id_conflict"
     assert "13700009999" not in json.dumps(clash)
+
+
+def urllib_status(url: str, authorization: str | None = None) -> int:
+    headers = {"Authorization": authorization} if authorization else {}
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers),
+                                    timeout=10) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)

@@ -13,12 +13,10 @@ import redis
 
 from connectors.department_queue import DepartmentQueues
 from router.access import UnitTokens
+from router.bootstrap import stores_at
 from router.config_files import load_router_config
 from router.domain.routing import Disposition
 from router.embedded import free_port, start_redis, stop_process
-from router.persistence.database import make_engine
-from router.persistence.outbox import OutboxRepository
-from router.persistence.tickets import TicketRepository
 from tests.conftest import Services, service_env
 from tests.integration.conftest import Worker, start_worker
 
@@ -37,9 +35,10 @@ def calls(prefix: str, count: int) -> list[tuple[str | None, bytes]]:
 def observer(services: Services, env: dict[str, str], redis_url: str, log_path: Path,
              database_url: str | None = None) -> Worker:
     client = redis.Redis.from_url(redis_url, decode_responses=True)
-    engine = make_engine(database_url or services.database_url)
+    repository, outbox = stores_at(database_url or services.database_url,
+                                   env["HOTLINE_KAFKA_APP_ID"])
     return Worker(env=env, api=f"http://127.0.0.1:{env['HOTLINE_API_PORT']}",
-                  repository=TicketRepository(engine), outbox=OutboxRepository(engine),
+                  repository=repository, outbox=outbox,
                   queues=DepartmentQueues(client, env["HOTLINE_REDIS_QUEUE_PREFIX"]),
                   redis=client, tokens=UnitTokens(env["HOTLINE_API_UNIT_TOKEN_SECRET"]),
                   log_path=log_path)

@@ -19,12 +19,13 @@ from typing import Any
 import pytest
 
 from classifiers import DemandClassifier, UrgencyRules
+from router.bootstrap import engine_for
 from router.config_files import load_router_config
 from router.domain.calls import CallRecord, Channel
 from router.domain.routing import Disposition
 from router.embedded import free_port, stop_process
 from router.intake_service import IntakeService
-from router.persistence.database import make_engine, upgrade_schema
+from router.persistence.database import upgrade_schema
 from router.persistence.schema import outbox
 from router.persistence.tickets import TicketRepository
 from tests.conftest import Services, service_env
@@ -49,7 +50,7 @@ def database_url(request: pytest.FixtureRequest, services: Services, tmp_path: P
 def leave_ticket_not_handed_off(database_url: str, call_id: str, origin: str) -> None:
     """The state a worker leaves when it dies after the ticket's commit, before its hand-off:
     the ticket, its event and its outbox entries committed, nothing delivered."""
-    engine = make_engine(database_url)
+    engine = engine_for(database_url)
     upgrade_schema(engine)
     service = IntakeService(load_router_config(), DemandClassifier.load(), UrgencyRules.load(),
                             TicketRepository(engine, origin=origin))
@@ -133,7 +134,7 @@ def test_a_worker_killed_after_the_commit_and_before_the_hand_off_delivers_every
         assert watch.outbox.undelivered_tickets([t.ticket_id for t in tickets]) == {
             t.ticket_id for t in tickets}
         assert queued_ticket_ids(watch) == []
-        with make_engine(database_url).connect() as connection:
+        with engine_for(database_url).connect() as connection:
             undelivered = [dict(row) for row in connection.execute(
                 outbox.select().where(outbox.c.origin == env["HOTLINE_KAFKA_APP_ID"])
             ).mappings()]
@@ -160,7 +161,7 @@ def test_a_worker_killed_after_the_commit_and_before_the_hand_off_delivers_every
 
         # A relay that delivered and died before deleting the entries delivers them again;
         # the queue's marker keeps the unit's stream at one entry per ticket.
-        with make_engine(database_url).begin() as connection:
+        with engine_for(database_url).begin() as connection:
             connection.execute(outbox.insert(), undelivered)
         assert len(watch.wait_for_tickets(call_ids, timeout=60)) == len(call_ids)
         assert sorted(queued_ticket_ids(watch)) == queued
