@@ -4,7 +4,7 @@ services, the faust app and the HTTP API. Commands, the demo, health and the tes
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +14,7 @@ from sqlalchemy import Engine, text
 
 from classifiers import DemandClassifier, UrgencyRules
 from connectors.department_queue import DepartmentQueues
+from router._aiokafka_fix import install_aiokafka_metadata_fix
 from router.access import UnitTokens
 from router.api import create_api
 from router.config_files import RouterConfig, load_router_config
@@ -105,13 +106,43 @@ def stores_at(url: str, origin: str) -> tuple[TicketRepository, OutboxRepository
     return TicketRepository(engine, origin=origin), OutboxRepository(engine, origin=origin)
 
 
-def readiness_checks(components: Components) -> dict[str, Callable[[], object]]:
-    """What /readyz asks, each a blocking call that raises when its service is away."""
+Check = Callable[[], Awaitable[None]]
+
+
+def readiness_checks(components: Components, stream: StreamApp) -> dict[str, Check]:
+    """What /readyz asks: each check raises when its part is not working."""
+    settings = components.settings
+
     def database() -> None:
         with components.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
 
-    return {"database": database, "redis": components.redis.ping}
+    async def database_check() -> None:
+        await asyncio.to_thread(database)
+
+    async def redis_check() -> None:
+        await asyncio.to_thread(components.redis.ping)
+
+    async def kafka_check() -> None:
+        await broker_answers(str(settings.kafka.bootstrap), timeout=5.0)
+
+    async def intake_check() -> None:
+        stream.pipeline.check_not_stuck(settings.kafka.stuck_after_seconds)
+
+    return {"database": database_check, "redis": redis_check, "kafka": kafka_check,
+            "intake": intake_check}
+
+
+async def broker_answers(bootstrap: str, timeout: float) -> None:
+    """Raises unless a broker of `bootstrap` answers a metadata request within `timeout`."""
+    from aiokafka import AIOKafkaClient
+
+    install_aiokafka_metadata_fix()
+    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout * 1000))
+    try:
+        await asyncio.wait_for(client.bootstrap(), timeout)
+    finally:
+        await client.close()
 
 
 def redis_client(settings: Settings) -> redis.Redis:
@@ -176,5 +207,5 @@ def build_runtime(components: Components) -> Runtime:
         except TimeoutError as exc:
             raise BrokerUnavailable("the broker did not take the call in time") from exc
 
-    api = create_api(components, desk, submit, readiness_checks(components))
+    api = create_api(components, desk, submit, readiness_checks(components, stream))
     return Runtime(components=components, stream=stream, relay=relay, desk=desk, api=api)

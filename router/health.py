@@ -11,8 +11,7 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from router._aiokafka_fix import install_aiokafka_metadata_fix
-from router.bootstrap import default_database_path, engine_for, redis_client
+from router.bootstrap import broker_answers, default_database_path, engine_for, redis_client
 from router.settings import Settings
 
 
@@ -31,7 +30,7 @@ def check_health(settings: Settings, timeout: float) -> dict[str, str]:
         results["kafka"] = "HOTLINE_KAFKA_BOOTSTRAP is not set"
     else:
         try:
-            asyncio.run(asyncio.wait_for(_kafka(settings.kafka.bootstrap), timeout))
+            asyncio.run(broker_answers(settings.kafka.bootstrap, timeout))
             results["kafka"] = "ok"
         except TimeoutError:
             results["kafka"] = f"no answer from {settings.kafka.bootstrap} in {timeout:g} s"
@@ -78,14 +77,3 @@ def _describe(exc: BaseException) -> str:
     else:
         described = f"{name}: {message}"
     return described[:300]
-
-
-async def _kafka(bootstrap: str) -> None:
-    from aiokafka import AIOKafkaClient
-
-    install_aiokafka_metadata_fix()
-    client = AIOKafkaClient(bootstrap_servers=bootstrap)
-    try:
-        await client.bootstrap()
-    finally:
-        await client.close()

@@ -24,7 +24,7 @@ from connectors.dead_letter import dead_letter_envelope
 from connectors.exceptions import MalformedCallRecord
 from connectors.intake.json_calls import parse_call_bytes
 from router.domain.calls import CallRecord, RejectionReason
-from router.domain.errors import TransientFailure
+from router.domain.errors import HotlineRouterError, TransientFailure
 from router.domain.routing import Disposition
 from router.intake_service import CallOutcome, IntakeService
 from router.metrics import RouterMetrics
@@ -34,6 +34,10 @@ log = logging.getLogger(__name__)
 
 _T = TypeVar("_T")
 _MAX_BACKOFF_SECONDS = 30.0
+
+
+class IntakeStuck(HotlineRouterError):
+    """The intake agent has not finished a batch for longer than allowed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,9 +59,26 @@ class IntakePipeline:
         self._hotlines = hotlines
         self._max_text_chars = max_text_chars
         self._categories = categories
+        self._in_progress: list[float] = []  # start times of the batches being processed
         self._sleep = sleep
 
+    def check_not_stuck(self, limit_seconds: float) -> None:
+        """IntakeStuck while a batch has been in progress for longer than the limit: a worker
+        retrying an outage for that long should not be called ready."""
+        if self._in_progress:
+            going = time.monotonic() - min(self._in_progress)
+            if going > limit_seconds:
+                raise IntakeStuck(f"a batch has been in progress for {going:.0f} s")
+
     async def process(self, records: Sequence[InboundRecord]) -> None:
+        begun = time.monotonic()
+        self._in_progress.append(begun)
+        try:
+            await self._process(records)
+        finally:
+            self._in_progress.remove(begun)
+
+    async def _process(self, records: Sequence[InboundRecord]) -> None:
         started = time.perf_counter()
         self._metrics.batch_size.observe(len(records))
         calls: list[tuple[InboundRecord, CallRecord]] = []

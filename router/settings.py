@@ -36,6 +36,8 @@ class KafkaSettings(BaseSettings):
     batch_size: int = Field(200, ge=1, description="records handled together per batch")
     concurrency: int = Field(1, ge=1, description="batches in flight at once per worker")
     batch_window_seconds: float = Field(0.2, gt=0, description="longest wait to fill a batch")
+    stuck_after_seconds: float = Field(
+        120.0, gt=0, description="/readyz fails while one batch takes longer than this")
     publish_timeout_seconds: float = Field(
         30.0, gt=0, description="longest wait for the broker to acknowledge a send")
 

@@ -82,6 +82,7 @@ class StreamApp:
     app: faust.App
     calls_topic: faust.TopicT  # the HTTP intake path publishes here too
     publisher: FaustPublisher
+    pipeline: IntakePipeline
 
 
 def create_app(kafka: KafkaSettings, state_dir: Path,
@@ -141,7 +142,7 @@ def create_app(kafka: KafkaSettings, state_dir: Path,
                                 f" {first.offset}–{last.offset} could not be dead-lettered;"
                                 " they stay readable at those offsets", again)
 
-    return StreamApp(app=app, calls_topic=calls, publisher=publisher)
+    return StreamApp(app=app, calls_topic=calls, publisher=publisher, pipeline=pipeline)
 
 
 def _as_bytes(value: Any) -> bytes:

@@ -9,7 +9,7 @@ dispatchers), who create tickets and may look at any unit. The browsable descrip
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,7 +31,7 @@ _DOC_ASSETS = Path(fastapi_standalone_docs.__file__).resolve().parent / "static"
 
 
 def create_api(components: Components, desk: TicketDesk, submit: Submit,
-               readiness_checks: Mapping[str, Callable[[], object]]) -> FastAPI:
+               readiness_checks: Mapping[str, Callable[[], Awaitable[None]]]) -> FastAPI:
     api = FastAPI(title="12345 hotline ticket router", version="0.2.0", description=__doc__,
                   docs_url=None, redoc_url=None)
     api.state.context = ApiContext(components=components, desk=desk, submit=submit,

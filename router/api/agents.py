@@ -6,13 +6,13 @@ import asyncio
 import json
 import time
 import uuid
-from datetime import datetime
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Response, status
 
 from connectors.exceptions import MalformedCallRecord
 from connectors.intake.json_calls import parse_call_document
-from router.api.context import Caller, Context, require_centre
+from router.api.context import ApiContext, Caller, Context, require_centre
 from router.api.schemas import (
     Alternative,
     CallAccepted,
@@ -33,16 +33,11 @@ router = APIRouter(prefix="/api/v1", tags=["agent desktop"])
 async def suggest(body: SuggestionIn, caller: Caller, ctx: Context) -> SuggestionOut:
     """Category, urgency and unit for a demand the agent is still typing; stores nothing."""
     require_centre(ctx, caller)
-    config, settings = ctx.components.config, ctx.components.settings
-    if body.hotline not in config.hotlines:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
-                            {"reason": "unknown_hotline", "detail": body.hotline})
-    if len(body.text) > settings.max_text_chars:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
-                            {"reason": "text_too_long", "detail": len(body.text)})
-    call = CallRecord(call_id="suggestion", hotline=body.hotline, channel=body.channel,
-                      received_at=datetime.now().astimezone(), text=body.text,
-                      place_text=body.place_text)
+    config = ctx.components.config
+    # Exactly the validation of intake: what the agent sees suggested is what would be taken.
+    call = _parse(ctx, {"call_id": "suggestion", "hotline": body.hotline,
+                        "channel": body.channel.value, "text": body.text,
+                        "place_text": body.place_text})
     [assessment] = await asyncio.to_thread(ctx.components.service.assess, [call])
     decision, prediction = assessment.decision, assessment.prediction
     return SuggestionOut(
@@ -69,13 +64,7 @@ async def create_call(body: CallIn, caller: Caller, ctx: Context, response: Resp
     document["call_id"] = body.call_id or f"DESK-{uuid.uuid4().hex}"
     if body.override and (body.override.category or body.override.unit):
         document["override"] = {**body.override.model_dump(), "agent_id": body.agent_id}
-    try:  # the same validation as the stream's, so the desktop hears about errors at once
-        call = parse_call_document(document, ctx.components.config.hotlines,
-                                   settings.max_text_chars,
-                                   categories=ctx.components.classifier.categories)
-    except MalformedCallRecord as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
-                            {"reason": exc.reason.value, "detail": exc.detail}) from None
+    call = _parse(ctx, document)
     repository = ctx.components.repository
     known = (await asyncio.to_thread(repository.find_by_call_ids, [call.call_id])).get(
         call.call_id)
@@ -96,6 +85,17 @@ async def create_call(body: CallIn, caller: Caller, ctx: Context, response: Resp
         response.headers["Location"] = f"/api/v1/calls/{call.call_id}"
         return CallAccepted(call_id=call.call_id, state="accepted")
     return CallAccepted(call_id=call.call_id, state="ticketed", ticket=ticket_out(ticket))
+
+
+def _parse(ctx: ApiContext, document: dict[str, Any]) -> CallRecord:
+    """The stream's own validation, so the desktop hears about an error at once (422)."""
+    try:
+        return parse_call_document(document, ctx.components.config.hotlines,
+                                   ctx.components.settings.max_text_chars,
+                                   categories=ctx.components.classifier.categories)
+    except MalformedCallRecord as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+                            {"reason": exc.reason.value, "detail": exc.detail}) from None
 
 
 def _refuse_a_different_call(ticket: Ticket, call: CallRecord) -> None:

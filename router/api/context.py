@@ -22,7 +22,7 @@ class ApiContext:
     components: Components
     desk: TicketDesk
     submit: Submit  # publishes an accepted call to the intake topic
-    readiness_checks: Mapping[str, Callable[[], object]]
+    readiness_checks: Mapping[str, Callable[[], Awaitable[None]]]
 
     @property
     def centre(self) -> str:

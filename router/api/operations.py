@@ -10,6 +10,7 @@ from fastapi import APIRouter, Header, HTTPException, Response, status
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from router.api.context import Context
+from router.domain.errors import HotlineRouterError
 
 router = APIRouter(tags=["operations"])
 
@@ -21,14 +22,20 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz")
 async def readyz(response: Response, ctx: Context) -> dict[str, str]:
+    """Ready when the database, Redis and the broker answer and intake is not stuck; each
+    part says `ok` or what is wrong (its error's type, or how long a batch has been going)."""
+    checks = list(ctx.readiness_checks.items())
+    outcomes = await asyncio.gather(*(asyncio.wait_for(check(), 10) for _, check in checks),
+                                    return_exceptions=True)
     result = {}
-    for name, check in ctx.readiness_checks.items():
-        try:
-            await asyncio.to_thread(check)
-            result[name] = "ok"
-        except Exception as exc:
-            result[name] = type(exc).__name__
+    for (name, _), outcome in zip(checks, outcomes, strict=True):
+        if isinstance(outcome, BaseException):
+            # Our own errors say what is wrong in words; others only by their type.
+            result[name] = (str(outcome) if isinstance(outcome, HotlineRouterError)
+                            else type(outcome).__name__)
             response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+        else:
+            result[name] = "ok"
     return result
 
 

@@ -287,3 +287,28 @@ def urllib_status(url: str, authorization: str | None = None) -> int:
             return int(response.status)
     except urllib.error.HTTPError as error:
         return int(error.code)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/calls", "/api/v1/suggestions"])
+@pytest.mark.parametrize("text", ['"\\ud800 13800001234"', '"   "', '"a\\u0000b"'])
+def test_text_intake_would_refuse_gets_422_on_calls_and_suggestions_alike(
+        worker: Worker, path: str, text: str) -> None:
+    request = urllib.request.Request(
+        worker.api + path, data=('{"text": ' + text + "}").encode(), method="POST",
+        headers={"Content-Type": "application/json",
+                 "Authorization": f"Bearer {worker.tokens.issue(CENTRE)}"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            status, body = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        status, body = error.code, error.read()
+    assert status == 422, body
+    assert b"13800001234" not in body
+    log = worker.log_path.read_text(encoding="utf-8", errors="replace")
+    assert "13800001234" not in log
+
+
+def test_readiness_covers_the_database_redis_the_broker_and_intake(worker: Worker) -> None:
+    status, parts = worker.request("GET", "/readyz")
+    assert (status, parts) == (200, {"database": "ok", "redis": "ok", "kafka": "ok",
+                                     "intake": "ok"})
