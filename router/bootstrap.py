@@ -29,6 +29,7 @@ from router.pipeline import IntakePipeline
 from router.settings import Settings
 from router.streams import BrokerUnavailable, FaustPublisher, StreamApp, create_app
 from router.ticket_desk import TicketDesk
+from router.ticket_notices import TicketNotices
 
 
 class RelayHandover:
@@ -182,10 +183,12 @@ def build_components(settings: Settings, migrate: bool = True) -> Components:
 def build_runtime(components: Components) -> Runtime:
     settings = components.settings
 
+    notices = TicketNotices()
+
     def make_pipeline(publisher: FaustPublisher) -> IntakePipeline:
         return IntakePipeline(components.service, publisher, components.metrics,
                               components.config.hotlines, settings.max_text_chars,
-                              categories=components.classifier.categories)
+                              categories=components.classifier.categories, notices=notices)
 
     stream = create_app(settings.kafka, settings.state_dir, make_pipeline)
     relay = OutboxRelay(components.outbox, components.queues, stream.publisher,
@@ -207,5 +210,5 @@ def build_runtime(components: Components) -> Runtime:
         except TimeoutError as exc:
             raise BrokerUnavailable("the broker did not take the call in time") from exc
 
-    api = create_api(components, desk, submit, readiness_checks(components, stream))
+    api = create_api(components, desk, submit, readiness_checks(components, stream), notices)
     return Runtime(components=components, stream=stream, relay=relay, desk=desk, api=api)

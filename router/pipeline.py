@@ -29,6 +29,7 @@ from router.domain.routing import Disposition
 from router.intake_service import CallOutcome, IntakeService
 from router.metrics import RouterMetrics
 from router.ports import Publisher
+from router.ticket_notices import TicketNotices
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ class IntakePipeline:
     def __init__(self, service: IntakeService, publisher: Publisher, metrics: RouterMetrics,
                  hotlines: Collection[str], max_text_chars: int,
                  categories: Collection[str] | None = None,
+                 notices: TicketNotices | None = None,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self._service = service
         self._publisher = publisher
@@ -59,6 +61,7 @@ class IntakePipeline:
         self._hotlines = hotlines
         self._max_text_chars = max_text_chars
         self._categories = categories
+        self._notices = notices or TicketNotices()
         self._in_progress: list[float] = []  # start times of the batches being processed
         self._sleep = sleep
 
@@ -116,6 +119,8 @@ class IntakePipeline:
             await self._dead_letter(record, RejectionReason.PROCESSING_FAILED, detail)
             return
         for (record, call), outcome in zip(calls, outcomes, strict=True):
+            if not outcome.conflict:
+                self._notices.ticketed(outcome.ticket)
             if outcome.conflict:
                 log.warning("call id %s names the ticket of a different call", call.call_id)
                 await self._dead_letter(record, RejectionReason.CALL_ID_CONFLICT,

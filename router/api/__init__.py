@@ -22,6 +22,7 @@ from fastapi.staticfiles import StaticFiles
 from router.api import agents, dispatchers, operations, units
 from router.api.context import ApiContext, Submit
 from router.api.limits import install_limits
+from router.ticket_notices import TicketNotices
 
 if TYPE_CHECKING:
     from router.bootstrap import Components
@@ -31,11 +32,12 @@ _DOC_ASSETS = Path(fastapi_standalone_docs.__file__).resolve().parent / "static"
 
 
 def create_api(components: Components, desk: TicketDesk, submit: Submit,
-               readiness_checks: Mapping[str, Callable[[], Awaitable[None]]]) -> FastAPI:
+               readiness_checks: Mapping[str, Callable[[], Awaitable[None]]],
+               notices: TicketNotices) -> FastAPI:
     api = FastAPI(title="12345 hotline ticket router", version="0.2.0", description=__doc__,
                   docs_url=None, redoc_url=None)
     api.state.context = ApiContext(components=components, desk=desk, submit=submit,
-                                   readiness_checks=readiness_checks)
+                                   readiness_checks=readiness_checks, notices=notices)
     for audience in (agents, dispatchers, units, operations):
         api.include_router(audience.router)
     install_limits(api, components.settings.api.max_body_bytes)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 import uuid
@@ -71,13 +72,19 @@ async def create_call(body: CallIn, caller: Caller, ctx: Context, response: Resp
     if known is not None:  # a retry gets its ticket; another call with the id is refused
         _refuse_a_different_call(known, call)
         return CallAccepted(call_id=call.call_id, state="ticketed", ticket=ticket_out(known))
+    notice = ctx.notices.expect(call.call_id)
     try:
-        await ctx.submit(call.call_id, json.dumps(document, ensure_ascii=False).encode("utf-8"))
-    except TransientFailure:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
-                            "intake is unavailable; the call was not taken, send it again",
-                            headers={"Retry-After": "5"}) from None
-    ticket = await wait_for_ticket(repository, call.call_id, settings.api.intake_wait_seconds)
+        try:
+            await ctx.submit(call.call_id,
+                             json.dumps(document, ensure_ascii=False).encode("utf-8"))
+        except TransientFailure:
+            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
+                                "intake is unavailable; the call was not taken, send it again",
+                                headers={"Retry-After": "5"}) from None
+        ticket = await wait_for_ticket(repository, call.call_id,
+                                       settings.api.intake_wait_seconds, notice)
+    finally:
+        ctx.notices.forget(call.call_id, notice)
     if ticket is not None:
         _refuse_a_different_call(ticket, call)  # another call took the id meanwhile
     if ticket is None:
@@ -115,11 +122,22 @@ async def get_call(call_id: str, caller: Caller, ctx: Context) -> CallAccepted:
     return CallAccepted(call_id=call_id, state="ticketed", ticket=ticket_out(ticket))
 
 
-async def wait_for_ticket(store: TicketStore, call_id: str, wait_seconds: float
-                          ) -> Ticket | None:
+async def wait_for_ticket(store: TicketStore, call_id: str, wait_seconds: float,
+                          notice: asyncio.Future[Ticket] | None = None) -> Ticket | None:
+    """The call's ticket once it exists, or None after `wait_seconds`. `notice` wakes the
+    wait the moment this worker commits it; the database is looked at meanwhile, for a call
+    another worker's partition holds."""
     deadline = time.monotonic() + wait_seconds
     while True:
         found = await asyncio.to_thread(store.find_by_call_ids, [call_id])
         if call_id in found or time.monotonic() >= deadline:
             return found.get(call_id)
-        await asyncio.sleep(0.05)
+        pause = min(_LOOK_AGAIN_SECONDS, max(deadline - time.monotonic(), 0.0))
+        if notice is None:
+            await asyncio.sleep(pause)
+            continue
+        with contextlib.suppress(TimeoutError):
+            return await asyncio.wait_for(asyncio.shield(notice), pause)
+
+
+_LOOK_AGAIN_SECONDS = 0.25

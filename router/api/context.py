@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 from fastapi import Depends, Header, HTTPException, Request, status
 
 from router.domain.errors import InvalidTransition
+from router.ticket_notices import TicketNotices
 
 if TYPE_CHECKING:
     from router.bootstrap import Components
@@ -23,6 +24,7 @@ class ApiContext:
     desk: TicketDesk
     submit: Submit  # publishes an accepted call to the intake topic
     readiness_checks: Mapping[str, Callable[[], Awaitable[None]]]
+    notices: TicketNotices  # wakes a waiting desktop when this worker commits its ticket
 
     @property
     def centre(self) -> str:
