@@ -146,6 +146,14 @@ async def broker_answers(bootstrap: str, timeout: float) -> None:
         await client.close()
 
 
+def unit_tokens(settings: Settings) -> UnitTokens:
+    previous = settings.api.previous_token_secrets
+    return UnitTokens(settings.api.unit_token_secret.get_secret_value(),
+                      previous_secrets=[s.strip() for s in (
+                          previous.get_secret_value().split(",") if previous else []) if s.strip()],
+                      ttl_seconds=settings.api.token_ttl_seconds)
+
+
 def redis_client(settings: Settings) -> redis.Redis:
     if settings.redis.url is None:
         raise ValueError("HOTLINE_REDIS_URL is not set and no embedded Redis was started")
@@ -175,7 +183,7 @@ def build_components(settings: Settings, migrate: bool = True) -> Components:
         urgency=urgency,
         service=IntakeService(config, classifier, urgency, repository, handover=handover),
         metrics=RouterMetrics(),
-        unit_tokens=UnitTokens(settings.api.unit_token_secret.get_secret_value()),
+        unit_tokens=unit_tokens(settings),
         handover=handover,
     )
 

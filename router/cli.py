@@ -33,8 +33,12 @@ def main(argv: list[str] | None = None) -> int:
 
     commands.add_parser("migrate", help="bring the database schema to the newest version")
 
-    token = commands.add_parser("unit-token", help="print the API token of a unit")
+    token = commands.add_parser("unit-token", help="print an API token of a unit")
     token.add_argument("unit")
+    token.add_argument("--person", default=None,
+                       help="the staff member it is for (recorded as the actor of their actions)")
+    token.add_argument("--ttl", type=float, default=None,
+                       help="seconds it stays valid (default HOTLINE_API_TOKEN_TTL_SECONDS)")
 
     export = commands.add_parser("export-corrections",
                                  help="agents' category corrections as a training CSV")
@@ -96,9 +100,9 @@ def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def _unit_token(settings: Settings, args: argparse.Namespace) -> int:
-    from router.access import UnitTokens
+    from router.bootstrap import unit_tokens
 
-    print(UnitTokens(settings.api.unit_token_secret.get_secret_value()).issue(args.unit))
+    print(unit_tokens(settings).issue(args.unit, person=args.person, ttl_seconds=args.ttl))
     return 0
 
 

@@ -66,6 +66,10 @@ class ApiSettings(BaseSettings):
         SecretStr("change-me"),
         description="signs the per-unit access tokens; the worker refuses the default and"
                     " anything shorter than 32 characters")
+    previous_token_secrets: SecretStr | None = Field(
+        None, description="comma-separated secrets of earlier keys whose tokens still count")
+    token_ttl_seconds: float = Field(
+        12 * 3600, gt=0, description="how long a token issued by unit-token stays valid")
     metrics_token: SecretStr | None = Field(
         None, description="bearer token Prometheus sends for /metrics; the worker needs one")
     max_body_bytes: int = Field(

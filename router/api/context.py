@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Header, HTTPException, Request, status
 
+from router.access import Credential
 from router.domain.errors import InvalidTransition
 from router.ticket_notices import TicketNotices
 
@@ -36,19 +37,36 @@ def context(request: Request) -> ApiContext:
     return found
 
 
-def caller_unit(request: Request,
-                authorization: Annotated[str | None, Header()] = None) -> str:
-    """The unit whose token came with the request; 401 without a valid one."""
+def credential(request: Request,
+               authorization: Annotated[str | None, Header()] = None) -> Credential:
+    """The credential that came with the request; 401 without a valid, unexpired one."""
     token = (authorization or "").removeprefix("Bearer ").strip()
-    unit = context(request).components.unit_tokens.unit_of(token) if token else None
-    if unit is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "a valid unit token is required",
+    found = context(request).components.unit_tokens.credential_of(token) if token else None
+    if found is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED,
+                            "a valid, unexpired unit token is required",
                             headers={"WWW-Authenticate": "Bearer"})
-    return unit
+    return found
+
+
+def caller_unit(found: Annotated[Credential, Depends(credential)]) -> str:
+    return found.unit
+
+
+def actor(found: Credential, named_in_body: str | None, what: str) -> str:
+    """Who did it, for the audit trail: the person the token was issued to; a token of the
+    unit as a whole must name them in the body instead."""
+    if found.person:
+        return found.person
+    if not named_in_body:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            f"{what} is required with a token that names no person")
+    return named_in_body
 
 
 Context = Annotated[ApiContext, Depends(context)]
 Caller = Annotated[str, Depends(caller_unit)]
+Holder = Annotated[Credential, Depends(credential)]
 
 
 def require_centre(ctx: ApiContext, caller: str) -> None:

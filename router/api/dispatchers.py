@@ -6,7 +6,7 @@ import asyncio
 
 from fastapi import APIRouter, HTTPException, status
 
-from router.api.context import Caller, Context, conflict, require_centre
+from router.api.context import Caller, Context, Holder, actor, conflict, require_centre
 from router.api.schemas import DispatchIn, EventOut, TicketOut, event_out, ticket_out
 from router.domain.errors import InvalidTransition
 from router.ticket_desk import UnknownTarget, UnknownTicket
@@ -19,12 +19,13 @@ router = APIRouter(prefix="/api/v1/tickets", tags=["dispatch centre"])
                         409: {"description": "not waiting for a dispatcher, or someone else"
                                              " sent it first; the body has its current status"},
                         422: {"description": "unknown unit or category"}})
-async def dispatch(ticket_id: str, body: DispatchIn, caller: Caller, ctx: Context) -> TicketOut:
+async def dispatch(ticket_id: str, body: DispatchIn, holder: Holder, ctx: Context) -> TicketOut:
     """人工分拨: send a ticket from the triage queue to a unit (or an emergency line).
     The dispatcher's category, when it differs from the model's, is kept as training data."""
-    require_centre(ctx, caller)
+    require_centre(ctx, holder.unit)
+    dispatcher = actor(holder, body.dispatcher_id, "dispatcher_id")
     try:
-        ticket = await ctx.desk.dispatch(ticket_id, body.unit, body.category, body.dispatcher_id)
+        ticket = await ctx.desk.dispatch(ticket_id, body.unit, body.category, dispatcher)
     except UnknownTicket as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
     except UnknownTarget as exc:

@@ -102,11 +102,15 @@ class CallAccepted(BaseModel):
 class DispatchIn(BaseModel):
     unit: str = Field(..., description="the responsible unit, or an emergency line's unit")
     category: str | None = Field(None, description="the dispatcher's category, if it differs")
-    dispatcher_id: str = Field(..., min_length=1, max_length=128)
+    dispatcher_id: str | None = Field(
+        None, min_length=1, max_length=128,
+        description="needed only with a token that names no person; a person's token wins")
 
 
 class ClaimIn(BaseModel):
-    consumer: str = Field(..., min_length=1, max_length=128, description="who signs for it")
+    consumer: str | None = Field(
+        None, min_length=1, max_length=128,
+        description="who signs for it; needed only with a token that names no person")
     count: int = Field(1, ge=1, le=100)
     reclaim_idle_seconds: float | None = Field(
         None, ge=0, le=30 * 24 * 3600,
@@ -132,11 +136,6 @@ class QueueOut(BaseModel):
     pending: int
     pending_entries: list[dict[str, Any]]
     recent_entries: list[dict[str, Any]]
-
-
-class Conflict(BaseModel):
-    detail: str
-    current_status: str | None = None
 
 
 def ticket_out(ticket: Ticket) -> TicketOut:

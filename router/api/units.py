@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from router.api.context import Caller, Context, require_unit
+from router.api.context import Caller, Context, Holder, actor, require_unit
 from router.api.schemas import AckIn, ClaimedTicket, ClaimIn, QueueOut, ticket_out
 
 router = APIRouter(prefix="/api/v1/units", tags=["units"])
@@ -31,13 +31,15 @@ async def unit_queue(unit: str, caller: Caller, ctx: Context,
 
 
 @router.post("/{unit}/claims", response_model=list[ClaimedTicket])
-async def claim(unit: str, body: ClaimIn, caller: Caller, ctx: Context) -> list[ClaimedTicket]:
+async def claim(unit: str, body: ClaimIn, holder: Holder, ctx: Context
+                ) -> list[ClaimedTicket]:
     """签收: take the next tickets from the unit's queue; they stay pending until acked.
     An entry whose ticket is no longer this unit's comes back without the ticket."""
-    require_unit(ctx, caller, unit, to_work=True)
-    entries = await asyncio.to_thread(ctx.components.queues.claim, unit, body.consumer,
+    require_unit(ctx, holder.unit, unit, to_work=True)
+    consumer = actor(holder, body.consumer, "consumer")
+    entries = await asyncio.to_thread(ctx.components.queues.claim, unit, consumer,
                                       body.count, body.reclaim_idle_seconds)
-    signed = await ctx.desk.sign_for(unit, body.consumer,
+    signed = await ctx.desk.sign_for(unit, consumer,
                                      [(e.entry_id, e.ticket_id) for e in entries])
     return [ClaimedTicket(entry_id=s.entry_id,
                           ticket=ticket_out(s.ticket) if s.ticket else None) for s in signed]

@@ -312,3 +312,40 @@ def test_readiness_covers_the_database_redis_the_broker_and_intake(worker: Worke
     status, parts = worker.request("GET", "/readyz")
     assert (status, parts) == (200, {"database": "ok", "redis": "ok", "kafka": "ok",
                                      "intake": "ok"})
+
+
+def test_the_actor_in_the_audit_trail_comes_from_the_credential_not_the_body(
+        worker: Worker, services: Services) -> None:
+    call_id = f"{services.run_id}-actor"
+    status, body = worker.request("POST", "/api/v1/calls", {
+        "call_id": call_id, "hotline": "110", "channel": "transfer",
+        "text": "110转来：邻居吵架还说要打人，请协调处理。"}, unit=CENTRE)
+    assert status == 201, body
+    ticket_id = body["ticket"]["ticket_id"]
+    assert body["ticket"]["disposition"] == "triage"
+    person_token = worker.tokens.issue(CENTRE, person="D-0042")
+    status, sent = request_with(worker, person_token, "POST",
+                                f"/api/v1/tickets/{ticket_id}/dispatch",
+                                {"unit": "housing-construction", "dispatcher_id": "someone-else"})
+    assert status == 200, sent
+    events = worker.repository.events(ticket_id)
+    assert [(e.kind.value, e.actor) for e in events][-1] == ("dispatched", "D-0042")
+
+
+def test_an_expired_or_forged_token_gets_401(worker: Worker) -> None:
+    expired = worker.tokens.issue("transport", ttl_seconds=-1)
+    assert request_with(worker, expired, "GET", "/api/v1/units/transport/queue")[0] == 401
+    forged = worker.tokens.issue("transport")[:-4] + "AAAA"
+    assert request_with(worker, forged, "GET", "/api/v1/units/transport/queue")[0] == 401
+
+
+def request_with(worker: Worker, token: str, method: str, path: str, body: Any = None
+                 ) -> tuple[int, Any]:
+    data = None if body is None else json.dumps(body, ensure_ascii=False).encode()
+    request = urllib.request.Request(worker.api + path, data=data, method=method, headers={
+        "Content-Type": "application/json", "Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
