@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -120,6 +122,102 @@ def test_a_worker_killed_mid_stream_leaves_every_call_with_exactly_one_ticket(
         done = watch.wait_for_tickets(call_ids, timeout=180)
         assert len(done) == len(call_ids)
         queued = queued_ticket_ids(watch)
+        assert sorted(queued) == sorted(t.ticket_id for t in done.values())
+    finally:
+        stop_process(worker_process, timeout=20)
+        watch.redis.close()
+
+
+def _local_postgresql(services: Services) -> list[str] | None:
+    """The pg_ctlcluster command line for the PostgreSQL the tests use, when this machine
+    runs it (CI does) and we may stop it; None otherwise."""
+    if "@127.0.0.1" not in services.database_url or os.geteuid() != 0:
+        return None
+    if shutil.which("pg_ctlcluster") is None or not Path("/usr/lib/postgresql").is_dir():
+        return None
+    version = sorted(Path("/usr/lib/postgresql").iterdir(), key=lambda p: float(p.name))[-1]
+    return ["pg_ctlcluster", version.name, "main"]
+
+
+def test_a_database_outage_holds_intake_back_reports_not_ready_and_loses_nothing(
+        services: Services, tmp_path: Path) -> None:
+    cluster = _local_postgresql(services)
+    if cluster is None:
+        pytest.skip("needs the local PostgreSQL cluster, which only root may stop")
+    env = service_env(services, tmp_path, free_port())
+    env.update({"HOTLINE_KAFKA_APP_ID": f"{services.run_id}-pgdown",
+                "HOTLINE_KAFKA_CALLS_TOPIC": f"{services.run_id}.pgdown.calls",
+                "HOTLINE_REDIS_QUEUE_PREFIX": f"{services.run_id}:pgdown:queue:",
+                "HOTLINE_KAFKA_STUCK_AFTER_SECONDS": "2"})
+    log_path = tmp_path / "worker.log"
+    worker_process = start_worker(env, log_path)
+    watch = observer(services, env, services.redis_url, log_path)
+    prefix = f"{services.run_id}-pgdown"
+    try:
+        first = calls(prefix + "-a", 3)
+        watch.publish(first)
+        assert len(watch.wait_for_tickets([k for k, _ in first if k])) == 3
+        subprocess.run([*cluster, "stop", "-m", "fast"], check=True, timeout=60)
+        try:
+            during = calls(prefix + "-b", 20)
+            watch.publish(during)
+            deadline = time.monotonic() + 30
+            while (ready := watch.request("GET", "/readyz"))[0] == 200:
+                assert time.monotonic() < deadline, "/readyz stayed ready without a database"
+                time.sleep(0.5)
+            assert ready[1]["database"] != "ok"
+        finally:
+            subprocess.run([*cluster, "start"], check=True, timeout=60)
+        call_ids = [k for k, _ in during if k]
+        done = watch.wait_for_tickets(call_ids, timeout=120)
+        queued = queued_ticket_ids(watch)
+        print(f"calls sent {len(call_ids)}, tickets {len(done)},"
+              f" duplicates {len(queued) - len(set(queued))},"
+              f" lost {len(set(call_ids) - set(done))}")
+        assert len(done) == len(call_ids)
+        assert len(queued) == len(set(queued))
+        deadline = time.monotonic() + 30
+        while watch.request("GET", "/readyz")[0] != 200:
+            assert time.monotonic() < deadline, "/readyz did not recover"
+            time.sleep(0.5)
+    finally:
+        stop_process(worker_process, timeout=20)
+        watch.redis.close()
+
+
+def test_an_apache_kafka_restart_mid_stream_leaves_every_call_with_exactly_one_ticket(
+        services: Services, tmp_path: Path) -> None:
+    if services.broker_profile != "apache" or not services.kafka_bootstrap.startswith(
+            "127.0.0.1:"):
+        pytest.skip("needs the local Apache Kafka of ops/kafka, which the test restarts")
+    port = services.kafka_bootstrap.rsplit(":", 1)[1]
+    kafka = Path(__file__).resolve().parents[2] / "ops" / "kafka"
+    env = service_env(services, tmp_path, free_port())
+    env.update({"HOTLINE_KAFKA_APP_ID": f"{services.run_id}-kafkadown",
+                "HOTLINE_KAFKA_CALLS_TOPIC": f"{services.run_id}.kafkadown.calls",
+                "HOTLINE_REDIS_QUEUE_PREFIX": f"{services.run_id}:kafkadown:queue:",
+                "HOTLINE_KAFKA_BATCH_SIZE": "20"})
+    log_path = tmp_path / "worker.log"
+    worker_process = start_worker(env, log_path)
+    watch = observer(services, env, services.redis_url, log_path)
+    records = calls(f"{services.run_id}-kafkadown", 400)
+    call_ids = [k for k, _ in records if k]
+    try:
+        watch.publish(records)
+        deadline = time.monotonic() + 60
+        while len(watch.repository.find_by_call_ids(call_ids)) < 40:
+            assert time.monotonic() < deadline, "the worker made no progress"
+            time.sleep(0.05)
+        subprocess.run([str(kafka / "stop-kafka.sh"), port], check=True, timeout=120)
+        time.sleep(3)
+        subprocess.run([str(kafka / "start-kafka.sh"), port], check=True, timeout=180,
+                       env={**os.environ, "HOTLINE_KAFKA_KEEP_DATA": "1"})
+        done = watch.wait_for_tickets(call_ids, timeout=240)
+        queued = queued_ticket_ids(watch)
+        print(f"calls sent {len(call_ids)}, tickets {len(done)},"
+              f" duplicates {len(queued) - len(set(queued))},"
+              f" lost {len(set(call_ids) - set(done))}")
+        assert len(done) == len(call_ids)
         assert sorted(queued) == sorted(t.ticket_id for t in done.values())
     finally:
         stop_process(worker_process, timeout=20)
