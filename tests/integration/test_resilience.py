@@ -222,3 +222,54 @@ def test_an_apache_kafka_restart_mid_stream_leaves_every_call_with_exactly_one_t
     finally:
         stop_process(worker_process, timeout=20)
         watch.redis.close()
+
+
+def test_a_frozen_broker_gets_the_desktop_a_bounded_503_and_retries_make_one_ticket_each(
+        services: Services, tmp_path: Path) -> None:
+    pid_file = Path(os.environ.get("TMPDIR", "/tmp")) / (
+        f"hotline-kafka-{services.kafka_bootstrap.rsplit(':', 1)[1]}") / "kafka.pid"
+    if services.broker_profile != "apache" or not pid_file.is_file():
+        pytest.skip("needs the local Apache Kafka of ops/kafka, which the test freezes")
+    broker = int(pid_file.read_text().split()[0])
+    env = service_env(services, tmp_path, free_port())
+    env.update({"HOTLINE_KAFKA_APP_ID": f"{services.run_id}-frozen",
+                "HOTLINE_KAFKA_CALLS_TOPIC": f"{services.run_id}.frozen.calls",
+                "HOTLINE_REDIS_QUEUE_PREFIX": f"{services.run_id}:frozen:queue:",
+                "HOTLINE_KAFKA_PUBLISH_TIMEOUT_SECONDS": "3"})
+    log_path = tmp_path / "worker.log"
+    worker_process = start_worker(env, log_path)
+    watch = observer(services, env, services.redis_url, log_path)
+    prefix = f"{services.run_id}-frozen"
+    call_ids = [f"{prefix}-{i}" for i in range(6)]
+
+    def send(call_id: str) -> tuple[int, float]:
+        started = time.monotonic()
+        status, _ = watch.request("POST", "/api/v1/calls", {
+            "call_id": call_id, "text": TEXTS[0], "place_text": "安宁区"},
+            unit="dispatch-center")
+        return status, time.monotonic() - started
+
+    try:
+        assert send(call_ids[0])[0] == 201
+        os.kill(broker, signal.SIGSTOP)
+        try:
+            frozen = [send(call_id) for call_id in call_ids[1:4]]
+        finally:
+            os.kill(broker, signal.SIGCONT)
+        print("while frozen:", [(status, round(seconds, 1)) for status, seconds in frozen])
+        assert all(status in (202, 503) for status, _ in frozen), frozen
+        assert max(seconds for _, seconds in frozen) < 15  # bounded, not faust's 20 minutes
+        # The agent sends again whatever was not confirmed; the call id keeps it one ticket.
+        answers = [send(call_id)[0] for call_id in call_ids[1:]]
+        assert all(status in (201, 202) for status in answers), answers
+        done = watch.wait_for_tickets(call_ids, timeout=120)
+        queued = queued_ticket_ids(watch)
+        print(f"calls sent {len(call_ids)}, tickets {len(done)},"
+              f" duplicates {len(queued) - len(set(queued))},"
+              f" lost {len(set(call_ids) - set(done))}")
+        assert len(done) == len(call_ids)
+        assert sorted(queued) == sorted(t.ticket_id for t in done.values())
+    finally:
+        os.kill(broker, signal.SIGCONT)
+        stop_process(worker_process, timeout=20)
+        watch.redis.close()
