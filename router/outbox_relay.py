@@ -23,6 +23,7 @@ import contextlib
 import json
 import logging
 import random
+import traceback
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -104,12 +105,19 @@ class OutboxRelay:
                     polled = await self.deliver_due()
                 await self._housekeeping()
                 failures = 0
-            except TransientFailure as exc:
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a bug must not end deliveries while the worker lives
                 failures += 1
                 delay = self._backoff(failures)
                 self._metrics.retries.labels("outbox").inc()
-                log.warning("outbox relay paused (%s); retrying in %.1f s",
-                            type(exc).__name__, delay)
+                if isinstance(exc, TransientFailure):
+                    log.warning("outbox relay paused (%s); retrying in %.1f s",
+                                type(exc).__name__, delay)
+                else:  # type and place only: messages can quote a citizen's text
+                    log.error("outbox relay failed (%s); retrying in %.1f s\n%s",
+                              type(exc).__name__, delay,
+                              "".join(traceback.format_tb(exc.__traceback__)))
                 await self._sleep(delay)
                 continue
             if self._handed_over or polled >= self._batch_size or self._wake.is_set():

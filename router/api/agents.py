@@ -79,18 +79,18 @@ async def create_call(body: CallIn, caller: Caller, ctx: Context, response: Resp
                              json.dumps(document, ensure_ascii=False).encode("utf-8"))
         except TransientFailure:
             raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
-                                "intake is unavailable; the call was not taken, send it again",
+                                "intake did not confirm the call in time; send it again with"
+                                " the same call_id (a repeat makes no second ticket)",
                                 headers={"Retry-After": "5"}) from None
         ticket = await wait_for_ticket(repository, call.call_id,
                                        settings.api.intake_wait_seconds, notice)
     finally:
         ctx.notices.forget(call.call_id, notice)
-    if ticket is not None:
-        _refuse_a_different_call(ticket, call)  # another call took the id meanwhile
     if ticket is None:
         response.status_code = status.HTTP_202_ACCEPTED
         response.headers["Location"] = f"/api/v1/calls/{call.call_id}"
         return CallAccepted(call_id=call.call_id, state="accepted")
+    _refuse_a_different_call(ticket, call)  # another call took the id meanwhile
     return CallAccepted(call_id=call.call_id, state="ticketed", ticket=ticket_out(ticket))
 
 
