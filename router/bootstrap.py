@@ -163,17 +163,18 @@ def redis_client(settings: Settings) -> redis.Redis:
 
 
 def build_components(settings: Settings, migrate: bool = True) -> Components:
-    config = load_router_config(settings.config_dir)
+    classifier = DemandClassifier.load(settings.classifier_model)
+    # Fail at start, not on every call: an artifact the code cannot use would otherwise
+    # dead-letter the whole stream as processing failures.
+    classifier.predict(["小区路灯不亮"])
+    # Rules and threshold overrides may name only categories this model knows.
+    config = load_router_config(settings.config_dir, categories=classifier.categories)
     engine = database_engine(settings, migrate=migrate)
     # Entries committed here are leased to this process's relay, which gets them in memory;
     # without a relay here they are due at once for the relays of other workers.
     lease = settings.outbox.lease_seconds if settings.outbox.relay_enabled else 0.0
     repository = TicketRepository(engine, origin=settings.kafka.app_id, lease_seconds=lease)
     client = redis_client(settings)
-    classifier = DemandClassifier.load(settings.classifier_model)
-    # Fail at start, not on every call: an artifact the code cannot use would otherwise
-    # dead-letter the whole stream as processing failures.
-    classifier.predict(["小区路灯不亮"])
     urgency = UrgencyRules.load(settings.config_dir / "urgency.toml")
     handover = RelayHandover()
     return Components(
