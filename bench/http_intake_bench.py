@@ -13,20 +13,18 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import json
-import os
 import statistics
 import sys
 import tempfile
 import time
 import urllib.request
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from router.access import UnitTokens
-from router.embedded import embedded_services, free_port, stop_process
-from tests.conftest import Services, service_env
+from router.embedded import free_port, stop_process
+from tests.conftest import named_or_embedded_services, service_env
 from tests.integration.conftest import start_worker
 
 TEXTS = ["小区路灯不亮已有一周，晚上出行很不方便，请尽快维修。",
@@ -56,16 +54,7 @@ def main() -> None:
     parser.add_argument("--agents", type=int, action="append")
     args = parser.parse_args()
     state_dir = Path(tempfile.mkdtemp(prefix="hotline-http-bench-"))
-    kafka = os.environ.get("HOTLINE_KAFKA_BOOTSTRAP")
-    redis_url = os.environ.get("HOTLINE_REDIS_URL")
-    database = os.environ.get("HOTLINE_DATABASE_URL") or f"sqlite:///{state_dir / 'bench.db'}"
-    with embedded_services(state_dir, need_broker=not kafka, need_redis=not redis_url) as emb:
-        services = Services(
-            kafka_bootstrap=kafka or str(emb.kafka_bootstrap),
-            broker_profile="tansu" if emb.kafka_bootstrap else os.environ.get(
-                "HOTLINE_KAFKA_BROKER_PROFILE", "apache"),
-            redis_url=redis_url or str(emb.redis_url), database_url=database,
-            run_id=f"h{uuid.uuid4().hex[:8]}")
+    with named_or_embedded_services(state_dir, "h") as services:
         port = free_port()
         env = service_env(services, state_dir, port)
         env["HOTLINE_LOG_LEVEL"] = "WARNING"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import os
 import statistics
@@ -27,7 +28,6 @@ from sqlalchemy import text
 from connectors.intake.replay import read_replay_file
 from router.demo import SAMPLE_CALLS
 from router.embedded import (
-    embedded_services,
     free_port,
     spawn_worker,
     stop_process,
@@ -36,7 +36,7 @@ from router.embedded import (
 from router.persistence.database import make_engine, upgrade_schema
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.conftest import Services, service_env
+from tests.conftest import Services, named_or_embedded_services, service_env
 
 
 def records(prefix: str, count: int) -> list[tuple[str, bytes]]:
@@ -110,27 +110,19 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     state_dir = Path(tempfile.mkdtemp(prefix="hotline-bench-"))
-    kafka = os.environ.get("HOTLINE_KAFKA_BOOTSTRAP")
-    redis_url = os.environ.get("HOTLINE_REDIS_URL")
-    database = os.environ.get("HOTLINE_DATABASE_URL") or f"sqlite:///{state_dir / 'bench.db'}"
-    upgrade_schema(make_engine(database))
     results = []
-    with embedded_services(state_dir, need_broker=not kafka, need_redis=not redis_url) as emb:
+    with named_or_embedded_services(state_dir, "b") as first:
+        upgrade_schema(make_engine(first.database_url))
         for run in range(args.runs):
-            services = Services(
-                kafka_bootstrap=kafka or str(emb.kafka_bootstrap),
-                broker_profile="tansu" if emb.kafka_bootstrap else os.environ.get(
-                    "HOTLINE_KAFKA_BROKER_PROFILE", "apache"),
-                redis_url=redis_url or str(emb.redis_url), database_url=database,
-                run_id=f"b{uuid.uuid4().hex[:8]}")
+            services = dataclasses.replace(first, run_id=f"b{uuid.uuid4().hex[:8]}")
             run_dir = state_dir / f"run{run}"
             run_dir.mkdir()
             result = one_run(services, args.calls, run_dir)
             print(json.dumps(result))
             results.append(result)
     rates = [r["tickets_per_second"] for r in results]
-    print(json.dumps({"broker": kafka if kafka else "embedded Tansu",
-                      "database": database.split(":")[0], "runs": len(rates),
+    print(json.dumps({"broker": os.environ.get("HOTLINE_KAFKA_BOOTSTRAP") or "embedded Tansu",
+                      "database": first.database_url.split(":")[0], "runs": len(rates),
                       "median_tickets_per_second": statistics.median(rates),
                       "min": min(rates), "max": max(rates)}))
 

@@ -15,19 +15,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.pipeline_bench import records
-from router.embedded import embedded_services, free_port, stop_process
-from tests.conftest import Services, service_env
+from router.embedded import free_port, stop_process
+from tests.conftest import named_or_embedded_services, service_env
 from tests.integration.conftest import start_worker
 from tests.integration.test_resilience import observer, queued_ticket_ids
 
@@ -70,16 +68,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=300)
     args = parser.parse_args()
     state_dir = Path(tempfile.mkdtemp(prefix="hotline-soak-"))
-    kafka = os.environ.get("HOTLINE_KAFKA_BOOTSTRAP")
-    redis_url = os.environ.get("HOTLINE_REDIS_URL")
-    database = os.environ.get("HOTLINE_DATABASE_URL") or f"sqlite:///{state_dir / 'soak.db'}"
-    with embedded_services(state_dir, need_broker=not kafka, need_redis=not redis_url) as emb:
-        services = Services(
-            kafka_bootstrap=kafka or str(emb.kafka_bootstrap),
-            broker_profile="tansu" if emb.kafka_bootstrap else os.environ.get(
-                "HOTLINE_KAFKA_BROKER_PROFILE", "apache"),
-            redis_url=redis_url or str(emb.redis_url), database_url=database,
-            run_id=f"s{uuid.uuid4().hex[:8]}")
+    with named_or_embedded_services(state_dir, "s") as services:
         env = service_env(services, state_dir, free_port())
         env["HOTLINE_LOG_LEVEL"] = "WARNING"
         log_path = state_dir / "worker.log"

@@ -8,6 +8,7 @@ and a SQLite file. Every test session uses topics, queues and call ids of its ow
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -28,19 +29,27 @@ class Services:
     run_id: str  # a prefix that keeps this session's topics, queues and call ids apart
 
 
-@pytest.fixture(scope="session")
-def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
-    state_dir = tmp_path_factory.mktemp("services")
+@contextlib.contextmanager
+def named_or_embedded_services(state_dir: Path, run_prefix: str) -> Iterator[Services]:
+    """The services the environment names, the embedded ones started for the rest (in
+    `state_dir`), with a fresh run id starting with `run_prefix`. The tests and the
+    benchmarks get theirs here."""
     kafka = os.environ.get("HOTLINE_KAFKA_BOOTSTRAP")
     redis_url = os.environ.get("HOTLINE_REDIS_URL")
-    database = os.environ.get("HOTLINE_DATABASE_URL") or f"sqlite:///{state_dir / 'test.db'}"
+    database = os.environ.get("HOTLINE_DATABASE_URL") or f"sqlite:///{state_dir / 'hotline.db'}"
     with embedded_services(state_dir, need_broker=not kafka, need_redis=not redis_url) as emb:
         profile = "tansu" if emb.kafka_bootstrap else os.environ.get(
             "HOTLINE_KAFKA_BROKER_PROFILE", "apache")
         yield Services(
             kafka_bootstrap=kafka or str(emb.kafka_bootstrap), broker_profile=profile,
             redis_url=redis_url or str(emb.redis_url), database_url=database,
-            run_id=f"t{uuid.uuid4().hex[:8]}")
+            run_id=f"{run_prefix}{uuid.uuid4().hex[:8]}")
+
+
+@pytest.fixture(scope="session")
+def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
+    with named_or_embedded_services(tmp_path_factory.mktemp("services"), "t") as found:
+        yield found
 
 
 def service_env(services: Services, state_dir: Path, api_port: int) -> dict[str, str]:
