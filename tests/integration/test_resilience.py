@@ -18,6 +18,7 @@ from router.access import UnitTokens
 from router.bootstrap import stores_at
 from router.config_files import load_router_config
 from router.domain.routing import Disposition
+from router.domain.tickets import Ticket
 from router.embedded import free_port, start_redis, stop_process
 from tests.conftest import Services, service_env
 from tests.integration.conftest import Worker, start_worker
@@ -52,14 +53,45 @@ def queued_ticket_ids(worker: Worker) -> list[str]:
             for ticket_id in worker.queued(unit)]
 
 
+def own_streams(services: Services, tmp_path: Path, name: str, **settings: str
+                ) -> dict[str, str]:
+    """A worker environment with a consumer group, intake topic and unit queues of its own,
+    so what one fault test does never reaches another's worker."""
+    env = service_env(services, tmp_path, free_port())
+    env.update({"HOTLINE_KAFKA_APP_ID": f"{services.run_id}-{name}",
+                "HOTLINE_KAFKA_CALLS_TOPIC": f"{services.run_id}.{name}.calls",
+                "HOTLINE_REDIS_QUEUE_PREFIX": f"{services.run_id}:{name}:queue:", **settings})
+    return env
+
+
+def wait_for_committed(watch: Worker, call_ids: list[str], at_least: int,
+                       timeout: float = 60) -> dict[str, Ticket]:
+    """The calls' tickets once at least `at_least` of them are in the database."""
+    deadline = time.monotonic() + timeout
+    while len(found := watch.repository.find_by_call_ids(call_ids)) < at_least:
+        assert time.monotonic() < deadline, f"only {len(found)} of {at_least} tickets committed"
+        time.sleep(0.05)
+    return found
+
+
+def tickets_once_each(watch: Worker, call_ids: list[str], timeout: float
+                      ) -> tuple[dict[str, Ticket], list[str]]:
+    """Every call's ticket handed off, none twice in any unit's queue; prints the counts."""
+    done = watch.wait_for_tickets(call_ids, timeout=timeout)
+    queued = queued_ticket_ids(watch)
+    print(f"calls sent {len(call_ids)}, tickets {len(done)},"
+          f" duplicates {len(queued) - len(set(queued))},"
+          f" lost {len(set(call_ids) - set(done))}")
+    assert len(done) == len(call_ids)
+    assert len(queued) == len(set(queued))
+    return done, queued
+
+
 def test_a_redis_outage_delays_dispatch_but_loses_nothing(
         services: Services, tmp_path: Path) -> None:
     redis_port = free_port()
     redis_url, redis_process = start_redis(tmp_path / "redis-a", redis_port)
-    env = service_env(services, tmp_path, free_port())
-    env.update({"HOTLINE_REDIS_URL": redis_url,
-                "HOTLINE_KAFKA_APP_ID": f"{services.run_id}-outage",
-                "HOTLINE_KAFKA_CALLS_TOPIC": f"{services.run_id}.outage.calls"})
+    env = own_streams(services, tmp_path, "outage", HOTLINE_REDIS_URL=redis_url)
     worker_process = start_worker(env, tmp_path / "worker.log")
     watch = observer(services, env, redis_url, tmp_path / "worker.log")
     prefix = f"{services.run_id}-outage"
@@ -97,13 +129,9 @@ def test_a_redis_outage_delays_dispatch_but_loses_nothing(
 
 def test_a_worker_killed_mid_stream_leaves_every_call_with_exactly_one_ticket(
         services: Services, tmp_path: Path) -> None:
-    env = service_env(services, tmp_path, free_port())
-    env.update({"HOTLINE_KAFKA_APP_ID": f"{services.run_id}-kill",
-                "HOTLINE_KAFKA_CALLS_TOPIC": f"{services.run_id}.kill.calls",
-                "HOTLINE_REDIS_QUEUE_PREFIX": f"{services.run_id}:kill:queue:",
-                "HOTLINE_KAFKA_BATCH_SIZE": "20",
-                # the killed member holds its partitions until its session times out
-                "HOTLINE_KAFKA_SESSION_TIMEOUT_SECONDS": "10"})
+    # the killed member holds its partitions until its session times out
+    env = own_streams(services, tmp_path, "kill", HOTLINE_KAFKA_BATCH_SIZE="20",
+                      HOTLINE_KAFKA_SESSION_TIMEOUT_SECONDS="10")
     log_path = tmp_path / "worker.log"
     worker_process = start_worker(env, log_path)
     watch = observer(services, env, services.redis_url, log_path)
@@ -111,17 +139,12 @@ def test_a_worker_killed_mid_stream_leaves_every_call_with_exactly_one_ticket(
     call_ids = [k for k, _ in records if k]
     try:
         watch.publish(records)
-        deadline = time.monotonic() + 60
-        while len(watch.repository.find_by_call_ids(call_ids)) < 50:
-            assert time.monotonic() < deadline, "the worker made no progress"
-            time.sleep(0.05)
+        wait_for_committed(watch, call_ids, at_least=50)
         os.killpg(worker_process.pid, signal.SIGKILL)  # no chance to commit or clean up
         worker_process.wait(10)
 
         worker_process = start_worker(env, log_path)
-        done = watch.wait_for_tickets(call_ids, timeout=180)
-        assert len(done) == len(call_ids)
-        queued = queued_ticket_ids(watch)
+        done, queued = tickets_once_each(watch, call_ids, timeout=180)
         assert sorted(queued) == sorted(t.ticket_id for t in done.values())
     finally:
         stop_process(worker_process, timeout=20)
@@ -144,11 +167,7 @@ def test_a_database_outage_holds_intake_back_reports_not_ready_and_loses_nothing
     cluster = _local_postgresql(services)
     if cluster is None:
         pytest.skip("needs the local PostgreSQL cluster, which only root may stop")
-    env = service_env(services, tmp_path, free_port())
-    env.update({"HOTLINE_KAFKA_APP_ID": f"{services.run_id}-pgdown",
-                "HOTLINE_KAFKA_CALLS_TOPIC": f"{services.run_id}.pgdown.calls",
-                "HOTLINE_REDIS_QUEUE_PREFIX": f"{services.run_id}:pgdown:queue:",
-                "HOTLINE_KAFKA_STUCK_AFTER_SECONDS": "2"})
+    env = own_streams(services, tmp_path, "pgdown", HOTLINE_KAFKA_STUCK_AFTER_SECONDS="2")
     log_path = tmp_path / "worker.log"
     worker_process = start_worker(env, log_path)
     watch = observer(services, env, services.redis_url, log_path)
@@ -168,14 +187,7 @@ def test_a_database_outage_holds_intake_back_reports_not_ready_and_loses_nothing
             assert ready[1]["database"] != "ok"
         finally:
             subprocess.run([*cluster, "start"], check=True, timeout=60)
-        call_ids = [k for k, _ in during if k]
-        done = watch.wait_for_tickets(call_ids, timeout=120)
-        queued = queued_ticket_ids(watch)
-        print(f"calls sent {len(call_ids)}, tickets {len(done)},"
-              f" duplicates {len(queued) - len(set(queued))},"
-              f" lost {len(set(call_ids) - set(done))}")
-        assert len(done) == len(call_ids)
-        assert len(queued) == len(set(queued))
+        tickets_once_each(watch, [k for k, _ in during if k], timeout=120)
         deadline = time.monotonic() + 30
         while watch.request("GET", "/readyz")[0] != 200:
             assert time.monotonic() < deadline, "/readyz did not recover"
@@ -192,11 +204,7 @@ def test_an_apache_kafka_restart_mid_stream_leaves_every_call_with_exactly_one_t
         pytest.skip("needs the local Apache Kafka of ops/kafka, which the test restarts")
     port = services.kafka_bootstrap.rsplit(":", 1)[1]
     kafka = Path(__file__).resolve().parents[2] / "ops" / "kafka"
-    env = service_env(services, tmp_path, free_port())
-    env.update({"HOTLINE_KAFKA_APP_ID": f"{services.run_id}-kafkadown",
-                "HOTLINE_KAFKA_CALLS_TOPIC": f"{services.run_id}.kafkadown.calls",
-                "HOTLINE_REDIS_QUEUE_PREFIX": f"{services.run_id}:kafkadown:queue:",
-                "HOTLINE_KAFKA_BATCH_SIZE": "20"})
+    env = own_streams(services, tmp_path, "kafkadown", HOTLINE_KAFKA_BATCH_SIZE="20")
     log_path = tmp_path / "worker.log"
     worker_process = start_worker(env, log_path)
     watch = observer(services, env, services.redis_url, log_path)
@@ -204,20 +212,12 @@ def test_an_apache_kafka_restart_mid_stream_leaves_every_call_with_exactly_one_t
     call_ids = [k for k, _ in records if k]
     try:
         watch.publish(records)
-        deadline = time.monotonic() + 60
-        while len(watch.repository.find_by_call_ids(call_ids)) < 40:
-            assert time.monotonic() < deadline, "the worker made no progress"
-            time.sleep(0.05)
+        wait_for_committed(watch, call_ids, at_least=40)
         subprocess.run([str(kafka / "stop-kafka.sh"), port], check=True, timeout=120)
         time.sleep(3)
         subprocess.run([str(kafka / "start-kafka.sh"), port], check=True, timeout=180,
                        env={**os.environ, "HOTLINE_KAFKA_KEEP_DATA": "1"})
-        done = watch.wait_for_tickets(call_ids, timeout=240)
-        queued = queued_ticket_ids(watch)
-        print(f"calls sent {len(call_ids)}, tickets {len(done)},"
-              f" duplicates {len(queued) - len(set(queued))},"
-              f" lost {len(set(call_ids) - set(done))}")
-        assert len(done) == len(call_ids)
+        done, queued = tickets_once_each(watch, call_ids, timeout=240)
         assert sorted(queued) == sorted(t.ticket_id for t in done.values())
     finally:
         stop_process(worker_process, timeout=20)
@@ -231,11 +231,7 @@ def test_a_frozen_broker_gets_the_desktop_a_bounded_503_and_retries_make_one_tic
     if services.broker_profile != "apache" or not pid_file.is_file():
         pytest.skip("needs the local Apache Kafka of ops/kafka, which the test freezes")
     broker = int(pid_file.read_text().split()[0])
-    env = service_env(services, tmp_path, free_port())
-    env.update({"HOTLINE_KAFKA_APP_ID": f"{services.run_id}-frozen",
-                "HOTLINE_KAFKA_CALLS_TOPIC": f"{services.run_id}.frozen.calls",
-                "HOTLINE_REDIS_QUEUE_PREFIX": f"{services.run_id}:frozen:queue:",
-                "HOTLINE_KAFKA_PUBLISH_TIMEOUT_SECONDS": "3"})
+    env = own_streams(services, tmp_path, "frozen", HOTLINE_KAFKA_PUBLISH_TIMEOUT_SECONDS="3")
     log_path = tmp_path / "worker.log"
     worker_process = start_worker(env, log_path)
     watch = observer(services, env, services.redis_url, log_path)
@@ -262,12 +258,7 @@ def test_a_frozen_broker_gets_the_desktop_a_bounded_503_and_retries_make_one_tic
         # The agent sends again whatever was not confirmed; the call id keeps it one ticket.
         answers = [send(call_id)[0] for call_id in call_ids[1:]]
         assert all(status in (201, 202) for status in answers), answers
-        done = watch.wait_for_tickets(call_ids, timeout=120)
-        queued = queued_ticket_ids(watch)
-        print(f"calls sent {len(call_ids)}, tickets {len(done)},"
-              f" duplicates {len(queued) - len(set(queued))},"
-              f" lost {len(set(call_ids) - set(done))}")
-        assert len(done) == len(call_ids)
+        done, queued = tickets_once_each(watch, call_ids, timeout=120)
         assert sorted(queued) == sorted(t.ticket_id for t in done.values())
     finally:
         os.kill(broker, signal.SIGCONT)

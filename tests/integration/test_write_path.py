@@ -10,7 +10,6 @@ import json
 import os
 import signal
 import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,7 +29,7 @@ from router.persistence.schema import outbox
 from router.persistence.tickets import TicketRepository
 from tests.conftest import Services, service_env
 from tests.integration.conftest import Worker, start_worker
-from tests.integration.test_resilience import observer, queued_ticket_ids
+from tests.integration.test_resilience import observer, queued_ticket_ids, wait_for_committed
 
 pytestmark = pytest.mark.integration
 TEXT = "小区路灯不亮已有一周，晚上出行很不方便，请尽快维修。"
@@ -126,11 +125,7 @@ def test_a_worker_killed_after_the_commit_and_before_the_hand_off_delivers_every
     call_ids = [key for key, _ in records if key]
     try:
         watch.publish(records)
-        deadline = time.monotonic() + 90
-        while len(found := watch.repository.find_by_call_ids(call_ids)) < len(call_ids):
-            assert time.monotonic() < deadline, "the tickets were not committed"
-            time.sleep(0.2)
-        tickets = list(found.values())
+        tickets = list(wait_for_committed(watch, call_ids, len(call_ids), timeout=90).values())
         assert watch.outbox.undelivered_tickets([t.ticket_id for t in tickets]) == {
             t.ticket_id for t in tickets}
         assert queued_ticket_ids(watch) == []
