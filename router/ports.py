@@ -117,7 +117,8 @@ memory at once; they were written leased to it, so no other relay takes them mea
 if this process dies they come due for any relay when the lease runs out."""
 
 
-Channel = Literal["dead_letter", "ticket_event", "transfer"]
+# "call": the intake topic itself, where the agent desktop's calls join the stream.
+Channel = Literal["call", "dead_letter", "ticket_event", "transfer"]
 
 CHANNEL_OF: dict[Destination, Channel] = {
     Destination.TICKET_EVENTS: "ticket_event",

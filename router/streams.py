@@ -80,7 +80,6 @@ class FaustPublisher:
 @dataclass(frozen=True)
 class StreamApp:
     app: faust.App
-    calls_topic: faust.TopicT  # the HTTP intake path publishes here too
     publisher: FaustPublisher
     pipeline: IntakePipeline
 
@@ -107,6 +106,7 @@ def create_app(kafka: KafkaSettings, state_dir: Path,
     )
     calls = app.topic(kafka.calls_topic, value_type=bytes, value_serializer="raw")
     outbound: dict[Channel, faust.TopicT] = {
+        "call": calls,
         "dead_letter": app.topic(kafka.dead_letter_topic, value_serializer="raw"),
         "ticket_event": app.topic(kafka.ticket_events_topic, value_serializer="raw"),
         "transfer": app.topic(kafka.transfers_topic, value_serializer="raw"),
@@ -142,7 +142,7 @@ def create_app(kafka: KafkaSettings, state_dir: Path,
                                 f" {first.offset}–{last.offset} could not be dead-lettered;"
                                 " they stay readable at those offsets", again)
 
-    return StreamApp(app=app, calls_topic=calls, publisher=publisher, pipeline=pipeline)
+    return StreamApp(app=app, publisher=publisher, pipeline=pipeline)
 
 
 def _as_bytes(value: Any) -> bytes:
