@@ -42,7 +42,7 @@ class UtcDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        found: datetime = datetime.fromisoformat(value) if isinstance(value, str) else value
+        found: datetime = value  # the DateTime impl has already parsed SQLite's text
         return found.replace(tzinfo=UTC) if found.tzinfo is None else found.astimezone(UTC)
 
 
