@@ -57,10 +57,13 @@ def _eval(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_classifier_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
-    """Register `classifier train` and `classifier eval` under an existing CLI."""
+def add_classifier_commands(subparsers: argparse._SubParsersAction[Any]
+                            ) -> argparse._SubParsersAction[Any]:
+    """Register `classifier train` and `classifier eval` under an existing CLI; returns the
+    `classifier` command's own subparsers, where an application may add more."""
     classifier = subparsers.add_parser("classifier", help="train or evaluate the demand classifier")
-    commands = classifier.add_subparsers(dest="classifier_command", required=True)
+    commands: argparse._SubParsersAction[Any] = classifier.add_subparsers(
+        dest="classifier_command", required=True)
 
     train = commands.add_parser("train", help="cross-validate, set thresholds, save an artifact")
     train.add_argument("--data", type=Path, action="append", required=True, help="labelled CSV")
@@ -77,6 +80,7 @@ def add_classifier_commands(subparsers: argparse._SubParsersAction[Any]) -> None
         "--text-columns", help="force the text columns, e.g. 'title' for title-only evaluation"
     )
     evaluation.set_defaults(handler=_eval)
+    return commands
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -19,7 +19,7 @@ import scipy.sparse as sp
 
 from classifiers.errors import ModelArtifactError
 from classifiers.features import DemandFeatures
-from classifiers.tokenise import DemandTokenizer
+from classifiers.tokenise import DemandTokenizer, content_words
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 DEFAULT_MODEL_PATH = MODELS_DIR / "demand_classifier.joblib"
@@ -47,8 +47,9 @@ class Prediction:
     confidence: float
     alternatives: tuple[tuple[str, float], ...]
     model_version: str
-    # words the model read after stop words and punctuation were dropped; a fragment such as
-    # "我想咨询一下" (2) can still score high, so routing may want a minimum before trusting it
+    # words that say what the call is about: the model's tokens less the caller's openers
+    # and politeness ("我想咨询一下" has none); a fragment can still score high, so routing
+    # sends a call with too few of them to a person whatever the confidence
     content_tokens: int = 0
 
 
@@ -128,6 +129,7 @@ class DemandClassifier:
         for order, row, tokens in rows:
             alternatives = tuple(zip([names[i] for i in order], row, strict=True))
             predictions.append(
-                Prediction(names[order[0]], row[0], alternatives, self.model_version, len(tokens))
+                Prediction(names[order[0]], row[0], alternatives, self.model_version,
+                           content_words(tokens))
             )
         return predictions

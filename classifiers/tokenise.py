@@ -21,6 +21,22 @@ from classifiers.text import fold_for_segmentation
 _DIGITS = re.compile(r"\d+")
 
 
+# Words a caller uses to open, ask or be polite that name no matter at all: "我想咨询一下",
+# "请问是12345吗", "我要投诉". A call made only of these (and stop words) has no content the
+# model could route, however confident its score; "投诉物业" has one content word, 物业.
+DISCOURSE_WORDS = frozenset({
+    "喂", "你好", "您好", "好", "好的", "嗯", "嗯嗯", "哦", "啊", "谢谢", "麻烦", "请问", "问",
+    "问问", "问一下", "想", "想问", "我想", "我要", "要", "一下", "咨询", "反映", "投诉", "举报",
+    "求助", "建议", "问题", "事", "事情", "个事", "情况", "帮", "帮忙", "帮我", "我查", "查",
+    "查一下", "那个", "就是", "这个", "热线", "电话", "打电话", "12345", "0", "是不是", "有没有",
+})
+
+
+def content_words(tokens: Iterable[str]) -> int:
+    """How many of the model's tokens say what the call is about."""
+    return sum(1 for token in tokens if token not in DISCOURSE_WORDS)
+
+
 def _segment(text: str) -> list[str]:
     return rjieba.cut(text, True)
 

@@ -1,9 +1,19 @@
-"""Urgency (紧急程度) from ordered, explainable keyword rules kept in config/urgency.toml.
+"""Urgency (紧急程度) from ordered, explainable rules kept in config/urgency.toml.
 
-There is no labelled urgency data, so this is a lexicon: the first rule (in file order)
-with a term found in the text decides, and the assessment names that rule and its terms.
-A term is ignored when a negation cue stands just before it in its clause ("不是火灾") or
-when its sentence marks it as past, hearsay, hypothetical or preventive ("去年发生过车祸").
+There is no labelled urgency data from a real centre, so this is a lexicon of patterns: the
+first rule (in file order) with a pattern found in the text decides, and the assessment names
+that rule and what it matched. A match does not count when
+
+- a negation cue stands just before it in its clause ("不是火灾", "没有人受伤"), or a bare
+  不/没 stands right before it ("打不着火", "一点都不冒烟");
+- its sentence marks it as past, hearsay, hypothetical or preventive ("去年发生过车祸"),
+  unless a cue of the present follows that mark ("昨天开始发烧，现在抽起来了");
+- its sentence holds one of the rule's `unless` words ("急救培训").
+
+A pattern is a phrase, or phrases joined by `…`, which allows a few characters of the same
+clause between them ("暖气…不热" finds "暖气一点都不热"). Behind the rules stands a safety
+net: signs of danger (救命, 被困, 流血, …) that no emergency rule graded make the call a
+`possible_emergency`, which a person must look at before anything is dispatched.
 """
 
 from __future__ import annotations
@@ -20,9 +30,11 @@ from classifiers.text import normalise_text
 
 DEFAULT_URGENCY_PATH = Path(__file__).resolve().parents[1] / "config" / "urgency.toml"
 EMERGENCY_SERVICES = frozenset({"110", "119", "120", "122"})
+GAP = "…"
 
 _SENTENCE_END = re.compile(r"[。！？!?；;\n]")
 _CLAUSE_END = re.compile(r"[，,、：:。！？!?；;\n]")
+_CLAUSE_CHARS = r"[^，,、：:。！？!?；;\n]"
 
 
 class Urgency(StrEnum):
@@ -39,6 +51,10 @@ class UrgencyAssessment:
     emergency_service: str | None
     matched_rule: str | None
     matched_terms: tuple[str, ...]
+    # danger signs no emergency rule explained: a person decides before any dispatch
+    danger_signals: tuple[str, ...] = ()
+    # patterns that were found but did not count, with why ("着火: negated by 不")
+    blocked: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -50,7 +66,18 @@ class UrgencyRule:
     unless: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class DangerNet:
+    """Signals of danger to life or property; `strong` ones count double."""
+
+    signals: tuple[str, ...]
+    strong: tuple[str, ...]
+    min_score: int
+    ignore: tuple[str, ...] = ()
+
+
 GENERAL = UrgencyAssessment(Urgency.GENERAL, None, None, ())
+POSSIBLE_EMERGENCY_RULE = "possible-emergency"
 
 
 def _start_of(pattern: re.Pattern[str], text: str, position: int) -> int:
@@ -66,12 +93,41 @@ def _end_of(pattern: re.Pattern[str], text: str, position: int) -> int:
     return match.start() if match else len(text)
 
 
+def _compile(terms: tuple[str, ...], gap: int) -> re.Pattern[str]:
+    """One alternation for all of a rule's terms; group `t<i>` tells which term matched.
+
+    Longer terms first, so "燃气泄漏隐患" wins over "燃气泄漏" at the same position.
+    """
+    order = sorted(range(len(terms)), key=lambda index: -len(terms[index]))
+    between = f"{_CLAUSE_CHARS}{{0,{gap}}}?"
+    alternatives = [
+        f"(?P<t{index}>" + between.join(re.escape(part) for part in terms[index].split(GAP)) + ")"
+        for index in order
+    ]
+    return re.compile("|".join(alternatives))
+
+
 @dataclass(frozen=True)
 class UrgencyRules:
     rules: tuple[UrgencyRule, ...]
     negation: tuple[str, ...]
     negation_window: int
+    adjacent_negation: tuple[str, ...]
     not_current: tuple[str, ...]
+    current: tuple[str, ...] = ()
+    # "经常出车祸" is no accident now, but "经常高空抛物" is still a risk: emergencies only
+    habitual: tuple[str, ...] = ()
+    gap: int = 6
+    danger: DangerNet | None = None
+
+    def __post_init__(self) -> None:
+        # compiled once per rule set: one regex scan per rule instead of one per term
+        patterns = tuple(_compile(rule.terms, self.gap) for rule in self.rules)
+        object.__setattr__(self, "_patterns", patterns)
+        if self.danger is not None:
+            danger_terms = self.danger.strong + self.danger.signals
+            object.__setattr__(self, "_danger_terms", danger_terms)
+            object.__setattr__(self, "_danger_pattern", _compile(danger_terms, self.gap))
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> UrgencyRules:
@@ -84,36 +140,78 @@ class UrgencyRules:
             raise UrgencyConfigError(f"{config_path}: invalid TOML: {error}") from error
         return _parse(data, config_path)
 
-    def _term_counts(self, text: str, position: int, term: str) -> bool:
+    def _why_not(self, text: str, position: int, emergency: bool) -> str | None:
+        """Why a match at `position` does not count, or None when it does."""
         clause_start = _start_of(_CLAUSE_END, text, position)
         before = text[max(clause_start, position - self.negation_window) : position]
-        if any(cue in before for cue in self.negation):
-            return False
+        cue = next((cue for cue in self.negation if cue in before), None)
+        if cue is None and position > clause_start:
+            cue = next((cue for cue in self.adjacent_negation
+                        if text.endswith(cue, clause_start, position)), None)
+        if cue is not None:
+            return f"negated by {cue}"
         sentence = text[_start_of(_SENTENCE_END, text, position) : position]
-        return not any(cue in sentence for cue in self.not_current)
+        cues = self.not_current + self.habitual if emergency else self.not_current
+        marks = [(sentence.rfind(cue), cue) for cue in cues if cue in sentence]
+        if not marks:
+            return None
+        last, cue = max(marks)
+        after = sentence[last + len(cue):]
+        if any(now in after for now in self.current):
+            return None
+        return f"not current ({cue})"
 
-    def _matches(self, rule: UrgencyRule, text: str) -> tuple[str, ...]:
-        found: list[str] = []
-        for term in rule.terms:
-            for match in re.finditer(re.escape(term), text):
-                position = match.start()
-                clause = text[
-                    _start_of(_CLAUSE_END, text, position) : _end_of(_CLAUSE_END, text, position)
-                ]
-                if any(word in clause for word in rule.unless):
-                    continue
-                if self._term_counts(text, position, term):
-                    found.append(term)
-                    break
+    def _found(self, pattern: re.Pattern[str], terms: tuple[str, ...], unless: tuple[str, ...],
+               text: str, blocked: list[str], emergency: bool = True) -> tuple[str, ...]:
+        found: dict[str, None] = {}
+        for match in pattern.finditer(text):
+            term = terms[int((match.lastgroup or "t0")[1:])]
+            if term in found:
+                continue
+            position = match.start()
+            sentence = text[_start_of(_SENTENCE_END, text, position) : _end_of(
+                _SENTENCE_END, text, match.end())]
+            why = next((f"unless {word}" for word in unless if word in sentence), None)
+            why = why or self._why_not(text, position, emergency)
+            if why is None:
+                found[term] = None
+            else:
+                blocked.append(f"{term}: {why}")
         return tuple(found)
 
     def assess(self, text: str) -> UrgencyAssessment:
         normalised = normalise_text(text)
-        for rule in self.rules:
-            terms = self._matches(rule, normalised)
+        blocked: list[str] = []
+        graded: UrgencyAssessment = GENERAL
+        patterns: tuple[re.Pattern[str], ...] = getattr(self, "_patterns")  # noqa: B009
+        for rule, pattern in zip(self.rules, patterns, strict=True):
+            terms = self._found(pattern, rule.terms, rule.unless, normalised, blocked,
+                                rule.urgency is Urgency.EMERGENCY)
             if terms:
-                return UrgencyAssessment(rule.urgency, rule.service, rule.rule_id, terms)
-        return GENERAL
+                graded = UrgencyAssessment(rule.urgency, rule.service, rule.rule_id, terms)
+                break
+        if graded.urgency is Urgency.EMERGENCY or self.danger is None:
+            return _with_blocked(graded, blocked)
+        searched = normalised
+        for phrase in self.danger.ignore:  # same length, so positions and clauses hold
+            searched = searched.replace(phrase, "_" * len(phrase))
+        signals = self._found(getattr(self, "_danger_pattern"),  # noqa: B009
+                              getattr(self, "_danger_terms"), (), searched, [])  # noqa: B009
+        score = sum(2 if signal in self.danger.strong else 1 for signal in signals)
+        if score < self.danger.min_score:
+            return _with_blocked(graded, blocked)
+        # the most urgent clock short of a transfer, whatever a lower rule said
+        return UrgencyAssessment(Urgency.TWO_HOURS, None,
+                                 graded.matched_rule or POSSIBLE_EMERGENCY_RULE,
+                                 graded.matched_terms, signals, tuple(blocked))
+
+
+def _with_blocked(assessment: UrgencyAssessment, blocked: list[str]) -> UrgencyAssessment:
+    if not blocked:
+        return assessment
+    return UrgencyAssessment(assessment.urgency, assessment.emergency_service,
+                             assessment.matched_rule, assessment.matched_terms,
+                             assessment.danger_signals, tuple(blocked))
 
 
 def _strings(value: Any, where: str, *, required: bool = True) -> tuple[str, ...]:
@@ -122,10 +220,14 @@ def _strings(value: Any, where: str, *, required: bool = True) -> tuple[str, ...
     if (
         not isinstance(value, list)
         or not value
-        or not all(isinstance(item, str) and item.strip() for item in value)
+        or not all(isinstance(item, str) and item.strip(GAP + " ") for item in value)
     ):
         raise UrgencyConfigError(f"{where}: must be a non-empty list of non-empty strings")
-    return tuple(normalise_text(item) for item in value)
+    terms = tuple(normalise_text(item) for item in value)
+    empty_parts = [term for term in terms if any(not part for part in term.split(GAP))]
+    if empty_parts:
+        raise UrgencyConfigError(f"{where}: {GAP} must stand between two phrases: {empty_parts}")
+    return terms
 
 
 def _parse_rule(raw: Any, where: str, seen: set[str]) -> UrgencyRule:
@@ -137,8 +239,8 @@ def _parse_rule(raw: Any, where: str, seen: set[str]) -> UrgencyRule:
     rule_id = raw.get("id")
     if not isinstance(rule_id, str) or not rule_id:
         raise UrgencyConfigError(f"{where}.id: must be a non-empty string")
-    if rule_id in seen:
-        raise UrgencyConfigError(f"{where}.id: duplicate rule id {rule_id!r}")
+    if rule_id in seen or rule_id == POSSIBLE_EMERGENCY_RULE:
+        raise UrgencyConfigError(f"{where}.id: duplicate or reserved rule id {rule_id!r}")
     seen.add(rule_id)
     try:
         urgency = Urgency(str(raw.get("urgency")))
@@ -161,15 +263,37 @@ def _parse_rule(raw: Any, where: str, seen: set[str]) -> UrgencyRule:
     )
 
 
+def _bounded_int(value: Any, where: str, low: int, high: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise UrgencyConfigError(f"{where}: must be an integer {low}..{high}")
+    return value
+
+
+def _parse_danger(raw: Any, path: Path) -> DangerNet | None:
+    if raw is None:
+        return None
+    where = f"{path}: danger"
+    if not isinstance(raw, dict):
+        raise UrgencyConfigError(f"{where}: must be a table")
+    unknown = set(raw) - {"signals", "strong", "min_score", "ignore"}
+    if unknown:
+        raise UrgencyConfigError(f"{where}: unknown field(s) {sorted(unknown)}")
+    return DangerNet(
+        signals=_strings(raw.get("signals"), f"{where}.signals"),
+        strong=_strings(raw.get("strong"), f"{where}.strong", required=False),
+        min_score=_bounded_int(raw.get("min_score"), f"{where}.min_score", 1, 10),
+        ignore=_strings(raw.get("ignore"), f"{where}.ignore", required=False),
+    )
+
+
 def _parse(data: dict[str, Any], path: Path) -> UrgencyRules:
     if data.get("version") != 1:
         raise UrgencyConfigError(f"{path}: version: must be 1")
     cues = data.get("cues")
     if not isinstance(cues, dict):
         raise UrgencyConfigError(f"{path}: [cues]: missing table")
-    window = cues.get("negation_window")
-    if not isinstance(window, int) or isinstance(window, bool) or not 1 <= window <= 20:
-        raise UrgencyConfigError(f"{path}: cues.negation_window: must be an integer 1..20")
+    window = _bounded_int(cues.get("negation_window"), f"{path}: cues.negation_window", 1, 20)
+    gap = _bounded_int(cues.get("gap", 6), f"{path}: cues.gap", 0, 20)
     raw_rules = data.get("rule")
     if not isinstance(raw_rules, list) or not raw_rules:
         raise UrgencyConfigError(f"{path}: rule: at least one [[rule]] is required")
@@ -181,5 +305,11 @@ def _parse(data: dict[str, Any], path: Path) -> UrgencyRules:
         rules=rules,
         negation=_strings(cues.get("negation"), f"{path}: cues.negation"),
         negation_window=window,
+        adjacent_negation=_strings(cues.get("adjacent_negation"),
+                                   f"{path}: cues.adjacent_negation", required=False),
         not_current=_strings(cues.get("not_current"), f"{path}: cues.not_current"),
+        current=_strings(cues.get("current"), f"{path}: cues.current", required=False),
+        habitual=_strings(cues.get("habitual"), f"{path}: cues.habitual", required=False),
+        gap=gap,
+        danger=_parse_danger(data.get("danger"), path),
     )

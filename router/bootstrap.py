@@ -19,7 +19,7 @@ from router.access import UnitTokens
 from router.api import create_api
 from router.config_files import RouterConfig, load_router_config
 from router.domain.outbox import OutboxMessage
-from router.intake_service import IntakeService
+from router.intake_service import CallAssessor, IntakeService
 from router.metrics import RouterMetrics
 from router.outbox_relay import OutboxRelay
 from router.persistence.database import make_engine, upgrade_schema
@@ -162,20 +162,31 @@ def redis_client(settings: Settings) -> redis.Redis:
                                 health_check_interval=30)
 
 
-def build_components(settings: Settings, migrate: bool = True) -> Components:
-    classifier = DemandClassifier.load(settings.classifier_model)
+def _checked_model_and_config(settings: Settings, model: Path | None = None
+                              ) -> tuple[DemandClassifier, RouterConfig, UrgencyRules]:
+    classifier = DemandClassifier.load(model or settings.classifier_model)
     # Fail at start, not on every call: an artifact the code cannot use would otherwise
     # dead-letter the whole stream as processing failures.
     classifier.predict(["小区路灯不亮"])
     # Rules and threshold overrides may name only categories this model knows.
     config = load_router_config(settings.config_dir, categories=classifier.categories)
+    return classifier, config, UrgencyRules.load(settings.config_dir / "urgency.toml")
+
+
+def call_assessor(settings: Settings, model: Path | None = None) -> CallAssessor:
+    """Classifier, urgency rules and routing as intake runs them, without any service."""
+    classifier, config, urgency = _checked_model_and_config(settings, model)
+    return CallAssessor(config, classifier, urgency)
+
+
+def build_components(settings: Settings, migrate: bool = True) -> Components:
+    classifier, config, urgency = _checked_model_and_config(settings)
     engine = database_engine(settings, migrate=migrate)
     # Entries committed here are leased to this process's relay, which gets them in memory;
     # without a relay here they are due at once for the relays of other workers.
     lease = settings.outbox.lease_seconds if settings.outbox.relay_enabled else 0.0
     repository = TicketRepository(engine, origin=settings.kafka.app_id, lease_seconds=lease)
     client = redis_client(settings)
-    urgency = UrgencyRules.load(settings.config_dir / "urgency.toml")
     handover = RelayHandover()
     return Components(
         settings=settings, config=config, engine=engine, repository=repository,

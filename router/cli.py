@@ -46,7 +46,14 @@ def main(argv: list[str] | None = None) -> int:
 
     from classifiers.cli import add_classifier_commands
 
-    add_classifier_commands(commands)
+    classifier_commands = add_classifier_commands(commands)
+    calls = classifier_commands.add_parser(
+        "eval-calls", help="what intake does with labelled call summaries (JSON figures)")
+    calls.add_argument("--data", type=Path, required=True,
+                       help="JSONL rows as in tests/data/spoken_calls/")
+    calls.add_argument("--model", type=Path, help="artifact (default: HOTLINE_CLASSIFIER_MODEL"
+                       " or the shipped one)")
+    calls.set_defaults(command="eval-calls")
 
     args = parser.parse_args(argv)
     settings = Settings()
@@ -57,6 +64,17 @@ def main(argv: list[str] | None = None) -> int:
     if handler is None:  # a classifier command: it set its own handler
         return int(args.handler(args) or 0)
     return handler(settings, args)
+
+
+def _eval_calls(settings: Settings, args: argparse.Namespace) -> int:
+    from router.bootstrap import call_assessor
+    from router.call_evaluation import evaluate_calls, read_rows
+
+    assessor = call_assessor(settings, args.model)
+    report = evaluate_calls(assessor, read_rows(args.data))
+    json.dump(report, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+    return 0
 
 
 def _worker(settings: Settings, _args: argparse.Namespace) -> int:
@@ -124,6 +142,7 @@ def _export_corrections(settings: Settings, args: argparse.Namespace) -> int:
 _HANDLERS = {
     "worker": _worker, "demo": _demo, "replay": _replay, "health": _health,
     "migrate": _migrate, "unit-token": _unit_token, "export-corrections": _export_corrections,
+    "eval-calls": _eval_calls,
 }
 
 if __name__ == "__main__":

@@ -99,6 +99,7 @@ class TriageTable(_Table):
 
     default_threshold: Threshold
     thresholds: dict[str, Threshold] = Field(default_factory=dict)
+    min_content_words: Annotated[int, Strict(), Field(ge=0)] = 1
 
 
 class RoutingFile(_Table):
@@ -117,9 +118,11 @@ class TriageSettings:
 
     default_threshold: float
     overrides: Mapping[str, float]
+    min_content_words: int = 1
 
     def policy(self, model_thresholds: Mapping[str, float]) -> TriagePolicy:
-        return TriagePolicy(self.default_threshold, self.overrides, model_thresholds)
+        return TriagePolicy(self.default_threshold, self.overrides, model_thresholds,
+                            self.min_content_words)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +160,8 @@ def load_router_config(config_dir: Path = DEFAULT_CONFIG_DIR,
         hotlines=_registry(hotlines_file, hotlines),
         routing=_routing_table(routing_file, routing),
         triage=TriageSettings(routing.triage.default_threshold,
-                              MappingProxyType(dict(routing.triage.thresholds))),
+                              MappingProxyType(dict(routing.triage.thresholds)),
+                              routing.triage.min_content_words),
     )
 
 

@@ -50,23 +50,23 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class IntakeService:
+class CallAssessor:
+    """Classify, grade urgency and route calls in a batch; stores nothing.
+
+    Intake, the agents' suggestions and the offline evaluation share it, so what is
+    suggested and measured is what intake does.
+    """
+
     def __init__(self, config: RouterConfig, classifier: ClassifierLike,
-                 urgency_rules: UrgencyRulesLike, repository: NewTicketStore,
-                 clock: Callable[[], datetime] = _utcnow,
-                 handover: Handover = lambda _messages: None) -> None:
+                 urgency_rules: UrgencyRulesLike) -> None:
         self._config = config
         self._classifier = classifier
         # The one place the auto-dispatch threshold is decided: configured overrides, then
         # the model's fitted per-category thresholds, then the configured default.
         self._triage = config.triage.policy(classifier.thresholds)
         self._urgency = urgency_rules
-        self._repository = repository
-        self._clock = clock
-        self._handover = handover
 
     def assess(self, calls: Sequence[CallRecord]) -> list[Assessment]:
-        """Classify, grade urgency and route, in one batch; stores nothing."""
         predictions = self._classifier.predict([call.text for call in calls])
         return [self._assess_one(call, prediction) for call, prediction in zip(
             calls, predictions, strict=True)]
@@ -86,8 +86,26 @@ class IntakeService:
             urgency=str(urgency.urgency), emergency_service=urgency.emergency_service,
             area=area, category_overridden=chosen is not None,
             unit_override=override.unit if override else None,
+            content_words=prediction.content_tokens,
+            min_content_words=self._triage.min_content_words,
+            danger_signals=urgency.danger_signals,
         ))
         return Assessment(prediction, urgency, area, threshold, decision, category)
+
+
+class IntakeService:
+    def __init__(self, config: RouterConfig, classifier: ClassifierLike,
+                 urgency_rules: UrgencyRulesLike, repository: NewTicketStore,
+                 clock: Callable[[], datetime] = _utcnow,
+                 handover: Handover = lambda _messages: None) -> None:
+        self._assessor = CallAssessor(config, classifier, urgency_rules)
+        self._repository = repository
+        self._clock = clock
+        self._handover = handover
+
+    def assess(self, calls: Sequence[CallRecord]) -> list[Assessment]:
+        """Classify, grade urgency and route, in one batch; stores nothing."""
+        return self._assessor.assess(calls)
 
     def record(self, calls: Sequence[CallRecord],
                observe: Callable[[str, float], None] = lambda _stage, _seconds: None,

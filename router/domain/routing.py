@@ -80,6 +80,8 @@ class TriagePolicy:
     default_threshold: float
     overrides: Mapping[str, float] = field(default_factory=dict)
     model_thresholds: Mapping[str, float] = field(default_factory=dict)
+    # below this many content words the model has read nothing it could route ("我想咨询一下")
+    min_content_words: int = 1
 
     def __post_init__(self) -> None:
         # Own read-only copies: the policy of a running worker cannot be changed under it.
@@ -92,6 +94,8 @@ class TriagePolicy:
                  if not 0.0 <= value <= 1.0]  # also refuses nan
         if wrong:
             raise ValueError("thresholds must be from 0 to 1: " + "; ".join(wrong))
+        if self.min_content_words < 0:
+            raise ValueError(f"min_content_words is {self.min_content_words}, must be >= 0")
 
     def threshold_for(self, category: str) -> float:
         override = self.overrides.get(category)
@@ -114,6 +118,11 @@ class RoutingRequest:
     area: str | None = None
     category_overridden: bool = False
     unit_override: str | None = None
+    # words of the text that say what it is about (None: not known, not checked)
+    content_words: int | None = None
+    min_content_words: int = 1
+    # signs of danger to life or property that no urgency rule graded (救命, 被困, 流血, …)
+    danger_signals: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +192,17 @@ class RoutingTable:
             return self._emergency(request)
         if request.unit_override is not None:
             return self._agent_choice(request, request.unit_override)
+        if request.danger_signals and not request.category_overridden:
+            # A category model is sure of the topic, never of the danger: a person decides,
+            # first in their queue.
+            return self._triage(request, "possible-emergency",
+                                "possible emergency no rule graded (signals: "
+                                + "、".join(request.danger_signals) + "): a dispatcher decides")
+        if (not request.category_overridden and request.content_words is not None
+                and request.content_words < request.min_content_words):
+            return self._triage(request, "no-content",
+                                f"only {request.content_words} content word(s): too little"
+                                " to route without a person")
         if not request.category_overridden and request.confidence < request.auto_dispatch_threshold:
             return self._triage(
                 request, "low-confidence",
