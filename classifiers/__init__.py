@@ -4,6 +4,7 @@ Pure library code: no broker, cache or database imports. `DemandClassifier.predi
 CPU-bound; call it from an executor thread in async code.
 """
 
+from classifiers.danger import DangerModel
 from classifiers.errors import (
     ClassifierError,
     ModelArtifactError,
@@ -17,6 +18,7 @@ from classifiers.urgency import Urgency, UrgencyAssessment, UrgencyRules
 __all__ = [
     "DEFAULT_MODEL_PATH",
     "ClassifierError",
+    "DangerModel",
     "DemandClassifier",
     "ModelArtifactError",
     "Prediction",

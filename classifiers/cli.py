@@ -12,6 +12,7 @@ Reports are JSON on stdout; they hold figures only, never message text.
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import sys
 from collections.abc import Sequence
@@ -19,6 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from classifiers.danger import DEFAULT_DANGER_MODEL_PATH, DangerModel
 from classifiers.dataset import read_labelled_csv, read_labelled_csvs
 from classifiers.errors import ClassifierError
 from classifiers.evaluation import evaluate
@@ -57,6 +59,35 @@ def _eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_danger(args: argparse.Namespace) -> int:
+    texts: list[str] = []
+    lines: list[str | None] = []
+    for path in args.data:
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                texts.append(str(row["text"]))
+                lines.append(row["service"] if row["urgency"] == "emergency" else None)
+            except (json.JSONDecodeError, KeyError, TypeError) as error:
+                raise ClassifierError(f"{path}:{number}: {error!r}") from error
+    written = len(texts)
+    for path in args.ordinary or ():
+        # titles of real messages: short ordinary demands, none of them an emergency
+        with path.open(encoding="utf-8", newline="") as handle:
+            titles = {(row.get("title") or "").strip() for row in csv.DictReader(handle)}
+        fresh = sorted(title for title in titles if title)
+        texts += fresh
+        lines += [None] * len(fresh)
+    model = DangerModel().fit(texts, lines)
+    path = model.save(args.out)
+    _print_json({"written_rows": written, "ordinary_titles": len(texts) - written,
+                 "emergencies": sum(1 for line in lines if line),
+                 "artifact": str(path), "artifact_bytes": path.stat().st_size})
+    return 0
+
+
 def add_classifier_commands(subparsers: argparse._SubParsersAction[Any]
                             ) -> argparse._SubParsersAction[Any]:
     """Register `classifier train` and `classifier eval` under an existing CLI; returns the
@@ -80,6 +111,15 @@ def add_classifier_commands(subparsers: argparse._SubParsersAction[Any]
         "--text-columns", help="force the text columns, e.g. 'title' for title-only evaluation"
     )
     evaluation.set_defaults(handler=_eval)
+
+    danger = commands.add_parser("train-danger",
+                                 help="train the danger model behind the urgency rules")
+    danger.add_argument("--data", type=Path, action="append", required=True,
+                        help="JSONL of written calls (text, urgency, service)")
+    danger.add_argument("--ordinary", type=Path, action="append",
+                        help="CSV with a title column of ordinary (non-emergency) demands")
+    danger.add_argument("--out", type=Path, default=DEFAULT_DANGER_MODEL_PATH)
+    danger.set_defaults(handler=_train_danger)
     return commands
 
 

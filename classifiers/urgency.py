@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
+from classifiers.danger import DangerModel
 from classifiers.errors import UrgencyConfigError
 from classifiers.text import normalise_text
 
@@ -74,6 +76,8 @@ class DangerNet:
     strong: tuple[str, ...]
     min_score: int
     ignore: tuple[str, ...] = ()
+    # the danger model's emergency probability at which a call counts as possibly dangerous
+    model_threshold: float = 0.5
 
 
 GENERAL = UrgencyAssessment(Urgency.GENERAL, None, None, ())
@@ -117,8 +121,11 @@ class UrgencyRules:
     current: tuple[str, ...] = ()
     # "经常出车祸" is no accident now, but "经常高空抛物" is still a risk: emergencies only
     habitual: tuple[str, ...] = ()
+    # said after the term in its sentence, these end it: "煤气味已经散了", "火已经扑灭"
+    resolved: tuple[str, ...] = ()
     gap: int = 6
     danger: DangerNet | None = None
+    model: DangerModel | None = None
 
     def __post_init__(self) -> None:
         # compiled once per rule set: one regex scan per rule instead of one per term
@@ -140,7 +147,7 @@ class UrgencyRules:
             raise UrgencyConfigError(f"{config_path}: invalid TOML: {error}") from error
         return _parse(data, config_path)
 
-    def _why_not(self, text: str, position: int, emergency: bool) -> str | None:
+    def _why_not(self, text: str, position: int, end: int, emergency: bool) -> str | None:
         """Why a match at `position` does not count, or None when it does."""
         clause_start = _start_of(_CLAUSE_END, text, position)
         before = text[max(clause_start, position - self.negation_window) : position]
@@ -150,14 +157,21 @@ class UrgencyRules:
                         if text.endswith(cue, clause_start, position)), None)
         if cue is not None:
             return f"negated by {cue}"
-        sentence = text[_start_of(_SENTENCE_END, text, position) : position]
+        sentence_start = _start_of(_SENTENCE_END, text, position)
+        sentence_end = _end_of(_SENTENCE_END, text, end)
+        resolved = next((cue for cue in self.resolved if cue in text[end:sentence_end]), None)
+        if resolved is not None:
+            return f"over already ({resolved})"
+        # a cue may overlap the term ("防溺水" before 溺水) but must start before it
+        sentence = text[sentence_start:end]
+        relative = position - sentence_start
         cues = self.not_current + self.habitual if emergency else self.not_current
-        marks = [(sentence.rfind(cue), cue) for cue in cues if cue in sentence]
+        marks = [(sentence.rfind(cue, 0, relative + len(cue) - 1), cue) for cue in cues]
+        marks = [(index, cue) for index, cue in marks if 0 <= index < relative]
         if not marks:
             return None
         last, cue = max(marks)
-        after = sentence[last + len(cue):]
-        if any(now in after for now in self.current):
+        if any(now in sentence[last + len(cue):relative] for now in self.current):
             return None
         return f"not current ({cue})"
 
@@ -172,14 +186,38 @@ class UrgencyRules:
             sentence = text[_start_of(_SENTENCE_END, text, position) : _end_of(
                 _SENTENCE_END, text, match.end())]
             why = next((f"unless {word}" for word in unless if word in sentence), None)
-            why = why or self._why_not(text, position, emergency)
+            why = why or self._why_not(text, position, match.end(), emergency)
             if why is None:
                 found[term] = None
             else:
                 blocked.append(f"{term}: {why}")
         return tuple(found)
 
+    def with_model(self, model: DangerModel) -> UrgencyRules:
+        """These rules with the danger model behind them."""
+        return UrgencyRules(self.rules, self.negation, self.negation_window,
+                            self.adjacent_negation, self.not_current, self.current,
+                            self.habitual, self.resolved, self.gap, self.danger, model)
+
     def assess(self, text: str) -> UrgencyAssessment:
+        return self.assess_batch([text])[0]
+
+    def assess_batch(self, texts: Sequence[str]) -> list[UrgencyAssessment]:
+        """One assessment per text; the danger model scores the batch in one pass."""
+        graded = [self._by_rules(text) for text in texts]
+        if self.model is None or self.danger is None:
+            return graded
+        unsure = [index for index, assessment in enumerate(graded)
+                  if assessment.urgency is not Urgency.EMERGENCY]
+        scores = self.model.emergency_probability([texts[index] for index in unsure])
+        for index, score in zip(unsure, scores, strict=True):
+            if score >= self.danger.model_threshold:
+                ngrams = "/".join(self.model.explain(texts[index]))
+                graded[index] = _possibly_dangerous(
+                    graded[index], (f"danger model {score:.2f} ({ngrams})",))
+        return graded
+
+    def _by_rules(self, text: str) -> UrgencyAssessment:
         normalised = normalise_text(text)
         blocked: list[str] = []
         graded: UrgencyAssessment = GENERAL
@@ -198,12 +236,19 @@ class UrgencyRules:
         signals = self._found(getattr(self, "_danger_pattern"),  # noqa: B009
                               getattr(self, "_danger_terms"), (), searched, [])  # noqa: B009
         score = sum(2 if signal in self.danger.strong else 1 for signal in signals)
+        graded = _with_blocked(graded, blocked)
         if score < self.danger.min_score:
-            return _with_blocked(graded, blocked)
-        # the most urgent clock short of a transfer, whatever a lower rule said
-        return UrgencyAssessment(Urgency.TWO_HOURS, None,
-                                 graded.matched_rule or POSSIBLE_EMERGENCY_RULE,
-                                 graded.matched_terms, signals, tuple(blocked))
+            return graded
+        return _possibly_dangerous(graded, signals)
+
+
+def _possibly_dangerous(graded: UrgencyAssessment, signals: tuple[str, ...]
+                        ) -> UrgencyAssessment:
+    # the most urgent clock short of a transfer, whatever a lower rule said
+    return UrgencyAssessment(Urgency.TWO_HOURS, None,
+                             graded.matched_rule or POSSIBLE_EMERGENCY_RULE,
+                             graded.matched_terms, graded.danger_signals + signals,
+                             graded.blocked)
 
 
 def _with_blocked(assessment: UrgencyAssessment, blocked: list[str]) -> UrgencyAssessment:
@@ -275,7 +320,7 @@ def _parse_danger(raw: Any, path: Path) -> DangerNet | None:
     where = f"{path}: danger"
     if not isinstance(raw, dict):
         raise UrgencyConfigError(f"{where}: must be a table")
-    unknown = set(raw) - {"signals", "strong", "min_score", "ignore"}
+    unknown = set(raw) - {"signals", "strong", "min_score", "ignore", "model_threshold"}
     if unknown:
         raise UrgencyConfigError(f"{where}: unknown field(s) {sorted(unknown)}")
     return DangerNet(
@@ -283,7 +328,15 @@ def _parse_danger(raw: Any, path: Path) -> DangerNet | None:
         strong=_strings(raw.get("strong"), f"{where}.strong", required=False),
         min_score=_bounded_int(raw.get("min_score"), f"{where}.min_score", 1, 10),
         ignore=_strings(raw.get("ignore"), f"{where}.ignore", required=False),
+        model_threshold=_probability(raw.get("model_threshold", 0.5),
+                                     f"{where}.model_threshold"),
     )
+
+
+def _probability(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
+        raise UrgencyConfigError(f"{where}: must be a number above 0 and at most 1")
+    return float(value)
 
 
 def _parse(data: dict[str, Any], path: Path) -> UrgencyRules:
@@ -310,6 +363,7 @@ def _parse(data: dict[str, Any], path: Path) -> UrgencyRules:
         not_current=_strings(cues.get("not_current"), f"{path}: cues.not_current"),
         current=_strings(cues.get("current"), f"{path}: cues.current", required=False),
         habitual=_strings(cues.get("habitual"), f"{path}: cues.habitual", required=False),
+        resolved=_strings(cues.get("resolved"), f"{path}: cues.resolved", required=False),
         gap=gap,
         danger=_parse_danger(data.get("danger"), path),
     )

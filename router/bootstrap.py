@@ -12,7 +12,7 @@ import redis
 from fastapi import FastAPI
 from sqlalchemy import Engine, text
 
-from classifiers import DemandClassifier, UrgencyRules
+from classifiers import DangerModel, DemandClassifier, UrgencyRules
 from connectors.department_queue import DepartmentQueues
 from router._aiokafka_fix import install_aiokafka_metadata_fix
 from router.access import UnitTokens
@@ -170,7 +170,9 @@ def _checked_model_and_config(settings: Settings, model: Path | None = None
     classifier.predict(["小区路灯不亮"])
     # Rules and threshold overrides may name only categories this model knows.
     config = load_router_config(settings.config_dir, categories=classifier.categories)
-    return classifier, config, UrgencyRules.load(settings.config_dir / "urgency.toml")
+    urgency = UrgencyRules.load(settings.config_dir / "urgency.toml").with_model(
+        DangerModel.load(settings.danger_model))
+    return classifier, config, urgency
 
 
 def call_assessor(settings: Settings, model: Path | None = None) -> CallAssessor:

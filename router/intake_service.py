@@ -67,13 +67,15 @@ class CallAssessor:
         self._urgency = urgency_rules
 
     def assess(self, calls: Sequence[CallRecord]) -> list[Assessment]:
-        predictions = self._classifier.predict([call.text for call in calls])
-        return [self._assess_one(call, prediction) for call, prediction in zip(
-            calls, predictions, strict=True)]
+        texts = [call.text for call in calls]
+        predictions = self._classifier.predict(texts)
+        urgencies = self._urgency.assess_batch(texts)
+        return [self._assess_one(call, prediction, urgency) for call, prediction, urgency in zip(
+            calls, predictions, urgencies, strict=True)]
 
-    def _assess_one(self, call: CallRecord, prediction: PredictionLike) -> Assessment:
+    def _assess_one(self, call: CallRecord, prediction: PredictionLike, urgency: UrgencyLike
+                    ) -> Assessment:
         routing = self._config.routing
-        urgency = self._urgency.assess(call.text)
         area = call.area if call.area in routing.areas else routing.resolve_area(
             call.place_text, call.text)
         override = call.override

@@ -48,7 +48,7 @@ class UrgencyLike(Protocol):
 
 
 class UrgencyRulesLike(Protocol):
-    def assess(self, text: str) -> UrgencyLike: ...
+    def assess_batch(self, texts: Sequence[str]) -> Sequence[UrgencyLike]: ...
 
 
 class NewTicketStore(Protocol):

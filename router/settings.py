@@ -96,6 +96,8 @@ class Settings(BaseSettings):
     config_dir: Path = DEFAULT_CONFIG_DIR
     state_dir: Path = Field(Path(".hotline"), description="embedded broker, Redis and SQLite files")
     classifier_model: Path | None = Field(None, description="model artifact; unset = shipped")
+    danger_model: Path | None = Field(
+        None, description="danger model behind the urgency rules; unset = shipped")
     max_text_chars: int = Field(4000, ge=1, description="longer demands are dead-lettered")
     log_level: str = "INFO"
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
