@@ -1,12 +1,13 @@
 """The danger model: how likely a short call summary is an emergency no rule recognised.
 
 A logistic regression over character 1–2-grams of the normalised text, trained on the written
-development calls (`tests/data/spoken_calls/dev.jsonl`) and, as ordinary demands, the titles of
-real citizen messages (short, like a summary; no emergency among them). Characters, not words, because the
-summaries are short, colloquial and partly traditional, and jieba splits rare phrasings
-unpredictably. It never transfers a call by itself: it stands behind the rules, and a call it
-finds likely dangerous goes to a dispatcher first (`possible_emergency`) instead of straight to
-a unit. `explain` names the n-grams that pushed the score up, so the reason can be read.
+development calls (`tests/data/spoken_calls/dev.jsonl`) and, as ordinary demands, the titles
+of real citizen messages (short, like a summary; no emergency among them). Characters, not
+words, because the summaries are short, colloquial and partly traditional, and jieba splits
+rare phrasings unpredictably. It never transfers a call by itself: it stands behind the
+rules, and a call it finds likely dangerous goes to a dispatcher first (`possible_emergency`)
+instead of straight to a unit. `explain` names the n-grams that pushed the score up, so the
+reason can be read.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ from classifiers.text import normalise_text
 # How an agent opens a summary says nothing about danger, but the written calls open this way
 # far more often than the web posts used as ordinary demands: left in, the model would learn
 # the agent's style instead of the caller's situation.
-_OPENER = re.compile(r"^(?:市民|来电人?|来电市民|来电者|居民)(?:来电)?(?:人)?(?:称|说|反映|表示|讲)?[,:，：]?")
+_OPENER = re.compile(
+    r"^(?:市民|来电人?|来电市民|来电者|居民)(?:来电)?(?:人)?(?:称|说|反映|表示|讲)?[,:，：]?")
 
 
 def _features_text(text: str) -> str:
@@ -38,6 +40,15 @@ MODELS_DIR = Path(__file__).resolve().parent / "models"
 DEFAULT_DANGER_MODEL_PATH = MODELS_DIR / "danger_model.joblib"
 ARTIFACT_FORMAT = 1
 NOT_EMERGENCY = "none"
+
+
+@dataclass(frozen=True, slots=True)
+class DangerScore:
+    emergency: float  # P(any emergency line)
+    lines: dict[str, float]  # P(line) for each emergency line
+
+    def likeliest_line(self) -> str | None:
+        return max(self.lines, key=self.lines.__getitem__) if self.lines else None
 
 
 @dataclass
@@ -63,14 +74,21 @@ class DangerModel:
 
     def emergency_probability(self, texts: Sequence[str]) -> list[float]:
         """P(any emergency line) per text."""
+        return [score.emergency for score in self.scores(texts)]
+
+    def scores(self, texts: Sequence[str]) -> list[DangerScore]:
         if self.model is None:
             raise ModelArtifactError("danger model is not trained")
         if not texts:
             return []
         features = self.vectoriser.transform([_features_text(text) for text in texts])
         probabilities = self.model.predict_proba(features)
-        none_column = list(self.model.classes_).index(NOT_EMERGENCY)
-        return [round(1.0 - float(p), 4) for p in probabilities[:, none_column]]
+        classes = [str(name) for name in self.model.classes_]
+        none_column = classes.index(NOT_EMERGENCY)
+        lines = [(index, name) for index, name in enumerate(classes) if index != none_column]
+        return [DangerScore(round(1.0 - float(row[none_column]), 4),
+                            {name: float(row[index]) for index, name in lines})
+                for row in probabilities.tolist()]
 
     def explain(self, text: str, top: int = 3) -> tuple[str, ...]:
         """The character n-grams of `text` that raise its emergency score most."""

@@ -26,7 +26,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from classifiers.danger import DangerModel
+from classifiers.danger import DangerModel, DangerScore
 from classifiers.errors import UrgencyConfigError
 from classifiers.text import normalise_text
 
@@ -57,6 +57,8 @@ class UrgencyAssessment:
     danger_signals: tuple[str, ...] = ()
     # patterns that were found but did not count, with why ("着火: negated by 不")
     blocked: tuple[str, ...] = ()
+    # why the line differs from the matched rule's, when the danger model changed it
+    line_note: str | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,10 @@ class DangerNet:
     ignore: tuple[str, ...] = ()
     # the danger model's emergency probability at which a call counts as possibly dangerous
     model_threshold: float = 0.5
+    # below this probability a rule's emergency is not transferred but put before a person
+    model_transfer_floor: float = 0.0
+    # the model's line replaces the rule's when it is this many times as likely
+    line_ratio: float = 2.0
 
 
 GENERAL = UrgencyAssessment(Urgency.GENERAL, None, None, ())
@@ -203,19 +209,49 @@ class UrgencyRules:
         return self.assess_batch([text])[0]
 
     def assess_batch(self, texts: Sequence[str]) -> list[UrgencyAssessment]:
-        """One assessment per text; the danger model scores the batch in one pass."""
+        """One assessment per text; the danger model scores the batch in one pass.
+
+        Behind the rules the model does three things, none of them a transfer on its own:
+        a call no rule made an emergency but the model finds dangerous is a possible
+        emergency; a rule's emergency the model finds very unlikely is demoted to one (a
+        person looks before a fire engine leaves); and where the model is sure of another
+        line than the rule's, that line is taken (a fall into a pond from which the person
+        was pulled out is for 120, though 落水 is a rescue term for 119).
+        """
         graded = [self._by_rules(text) for text in texts]
         if self.model is None or self.danger is None:
             return graded
-        unsure = [index for index, assessment in enumerate(graded)
-                  if assessment.urgency is not Urgency.EMERGENCY]
-        scores = self.model.emergency_probability([texts[index] for index in unsure])
-        for index, score in zip(unsure, scores, strict=True):
-            if score >= self.danger.model_threshold:
+        net = self.danger
+        for index, score in enumerate(self.model.scores(texts)):
+            assessment = graded[index]
+            if assessment.urgency is Urgency.EMERGENCY:
+                graded[index] = self._checked_emergency(assessment, score, texts[index])
+            elif score.emergency >= net.model_threshold:
                 ngrams = "/".join(self.model.explain(texts[index]))
                 graded[index] = _possibly_dangerous(
-                    graded[index], (f"danger model {score:.2f} ({ngrams})",))
+                    assessment, (f"danger model {score.emergency:.2f} ({ngrams})",))
         return graded
+
+    def _checked_emergency(self, assessment: UrgencyAssessment, score: DangerScore,
+                           text: str) -> UrgencyAssessment:
+        net = self.danger
+        assert net is not None and self.model is not None
+        if score.emergency < net.model_transfer_floor:
+            signal = (f"{assessment.matched_rule} ({'/'.join(assessment.matched_terms)}) but"
+                      f" danger model only {score.emergency:.2f}")
+            demoted = UrgencyAssessment(Urgency.GENERAL, None, None, (), (),
+                                        assessment.blocked)
+            return _possibly_dangerous(demoted, (signal,))
+        line = score.likeliest_line()
+        service = assessment.emergency_service
+        if (line is None or service is None or line == service
+                or score.lines[line] < net.line_ratio * score.lines.get(service, 0.0)):
+            return assessment
+        return UrgencyAssessment(
+            assessment.urgency, line, assessment.matched_rule, assessment.matched_terms,
+            assessment.danger_signals, assessment.blocked,
+            line_note=(f"danger model favours {line} over {service}"
+                       f" ({score.lines[line]:.2f} vs {score.lines.get(service, 0.0):.2f})"))
 
     def _by_rules(self, text: str) -> UrgencyAssessment:
         normalised = normalise_text(text)
@@ -320,7 +356,8 @@ def _parse_danger(raw: Any, path: Path) -> DangerNet | None:
     where = f"{path}: danger"
     if not isinstance(raw, dict):
         raise UrgencyConfigError(f"{where}: must be a table")
-    unknown = set(raw) - {"signals", "strong", "min_score", "ignore", "model_threshold"}
+    unknown = set(raw) - {"signals", "strong", "min_score", "ignore", "model_threshold",
+                          "model_transfer_floor", "line_ratio"}
     if unknown:
         raise UrgencyConfigError(f"{where}: unknown field(s) {sorted(unknown)}")
     return DangerNet(
@@ -330,12 +367,23 @@ def _parse_danger(raw: Any, path: Path) -> DangerNet | None:
         ignore=_strings(raw.get("ignore"), f"{where}.ignore", required=False),
         model_threshold=_probability(raw.get("model_threshold", 0.5),
                                      f"{where}.model_threshold"),
+        model_transfer_floor=_probability(raw.get("model_transfer_floor", 0.0),
+                                          f"{where}.model_transfer_floor", zero=True),
+        line_ratio=_ratio(raw.get("line_ratio", 2.0), f"{where}.line_ratio"),
     )
 
 
-def _probability(value: Any, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1:
-        raise UrgencyConfigError(f"{where}: must be a number above 0 and at most 1")
+def _ratio(value: Any, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 1:
+        raise UrgencyConfigError(f"{where}: must be a number of at least 1")
+    return float(value)
+
+
+def _probability(value: Any, where: str, *, zero: bool = False) -> float:
+    low_ok = (lambda v: v >= 0) if zero else (lambda v: v > 0)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not (
+            low_ok(value) and value <= 1):
+        raise UrgencyConfigError(f"{where}: must be a number from 0 to 1")
     return float(value)
 
 

@@ -24,6 +24,9 @@ from connectors.exceptions import QueueUnavailable
 from router.ports import QueueItem
 
 GROUP = "staff"
+URGENT, NORMAL = "urgent", "normal"
+URGENT_SUFFIX = ":urgent"
+URGENT_ID_PREFIX = "u"
 _MARKER_TTL_SECONDS = 30 * 24 * 3600  # far beyond any replay window
 
 _ENQUEUE_ONCE = """
@@ -51,6 +54,13 @@ class PendingEntry:
 
 
 class DepartmentQueues:
+    """One unit's queue is two streams: the urgent lane (2 h tickets, possible emergencies)
+    is always read before the normal one, so what cannot wait is at the top of the queue.
+
+    Entry ids of the urgent lane carry a `u` in front ("u1733112000000-0"), so an
+    acknowledgement finds its stream without a lookup.
+    """
+
     def __init__(self, client: redis.Redis, prefix: str = "hotline:queue:") -> None:
         # decode_responses must be on: entries are read back as text. redis-py's reply types
         # cannot know that, so replies are read as Any and shaped here.
@@ -58,8 +68,13 @@ class DepartmentQueues:
         self._prefix = prefix
         self._enqueue_once = client.register_script(_ENQUEUE_ONCE)
 
-    def stream_key(self, unit: str) -> str:
-        return f"{self._prefix}{unit}"
+    def stream_key(self, unit: str, lane: str = NORMAL) -> str:
+        suffix = URGENT_SUFFIX if lane == URGENT else ""
+        return f"{self._prefix}{unit}{suffix}"
+
+    def _lanes(self, unit: str) -> list[tuple[str, str]]:
+        """(lane, stream key), urgent first."""
+        return [(lane, self.stream_key(unit, lane)) for lane in (URGENT, NORMAL)]
 
     def enqueue(self, entries: Sequence[QueueItem]) -> int:
         """Append each entry to its unit's stream unless it is already there; returns how many."""
@@ -70,9 +85,10 @@ class DepartmentQueues:
             for entry in entries:
                 flat = [item for pair in {"ticket_id": entry.ticket_id, **entry.fields}.items()
                         for item in pair]
+                lane = URGENT if entry.fields.get("lane") == URGENT else NORMAL
                 self._enqueue_once(
                     keys=[f"{self._prefix}enqueued:{entry.dedupe_key}",
-                          self.stream_key(entry.unit)],
+                          self.stream_key(entry.unit, lane)],
                     args=[_MARKER_TTL_SECONDS, GROUP, *flat], client=pipe)
             return sum(1 for added in pipe.execute() if added)
         except (RedisConnectionError, RedisTimeoutError) as exc:
@@ -80,52 +96,80 @@ class DepartmentQueues:
 
     def claim(self, unit: str, consumer: str, count: int,
               reclaim_idle_seconds: float | None = None) -> list[ClaimedEntry]:
-        """Entries now owned by `consumer`: first work left idle by others, then new work."""
-        key = self.stream_key(unit)
-        self._ensure_group(key)
+        """Entries now owned by `consumer`: first work left idle by others, then new work;
+        the urgent lane before the normal one each time."""
+        lanes = self._lanes(unit)
+        for _lane, key in lanes:
+            self._ensure_group(key)
         claimed: list[ClaimedEntry] = []
         if reclaim_idle_seconds is not None:
-            reply = self._redis.xautoclaim(key, GROUP, consumer,
-                                           min_idle_time=int(reclaim_idle_seconds * 1000),
-                                           count=count)
-            claimed += [_claimed(entry_id, fields) for entry_id, fields in reply[1] if fields]
-        if len(claimed) < count:
+            for lane, key in lanes:
+                if len(claimed) >= count:
+                    break
+                reply = self._redis.xautoclaim(key, GROUP, consumer,
+                                               min_idle_time=int(reclaim_idle_seconds * 1000),
+                                               count=count - len(claimed))
+                claimed += [_claimed(lane, entry_id, fields)
+                            for entry_id, fields in reply[1] if fields]
+        for lane, key in lanes:
+            if len(claimed) >= count:
+                break
             reply = self._redis.xreadgroup(GROUP, consumer, {key: ">"},
                                            count=count - len(claimed))
             for _stream, messages in reply or []:
-                claimed += [_claimed(entry_id, fields) for entry_id, fields in messages]
+                claimed += [_claimed(lane, entry_id, fields) for entry_id, fields in messages]
         return claimed
 
     def acknowledge(self, unit: str, entry_ids: Sequence[str]) -> int:
         if not entry_ids:
             return 0
-        return int(self._redis.xack(self.stream_key(unit), GROUP, *entry_ids))
+        acknowledged = 0
+        for lane, key in self._lanes(unit):
+            ids = [raw for lane_of, raw in map(_split_entry_id, entry_ids) if lane_of == lane]
+            if ids:
+                acknowledged += int(self._redis.xack(key, GROUP, *ids))
+        return acknowledged
 
     def pending(self, unit: str, count: int = 100) -> list[PendingEntry]:
-        key = self.stream_key(unit)
-        self._ensure_group(key)
-        rows = self._redis.xpending_range(key, GROUP, min="-", max="+", count=count)
-        return [PendingEntry(row["message_id"], row["consumer"],
-                             row["time_since_delivered"] / 1000, row["times_delivered"])
-                for row in rows]
+        found: list[PendingEntry] = []
+        for lane, key in self._lanes(unit):
+            self._ensure_group(key)
+            rows = self._redis.xpending_range(key, GROUP, min="-", max="+",
+                                              count=count - len(found))
+            found += [PendingEntry(_entry_id(lane, row["message_id"]), row["consumer"],
+                                   row["time_since_delivered"] / 1000, row["times_delivered"])
+                      for row in rows]
+            if len(found) >= count:
+                break
+        return found
 
     def depth(self, unit: str) -> dict[str, int]:
         """Entries never delivered (waiting) and delivered but unacknowledged (pending)."""
-        key = self.stream_key(unit)
-        self._ensure_group(key)
-        for group in self._redis.xinfo_groups(key):
-            if group["name"] == GROUP:
+        total = {"waiting": 0, "pending": 0, "urgent_waiting": 0}
+        for lane, key in self._lanes(unit):
+            self._ensure_group(key)
+            for group in self._redis.xinfo_groups(key):
+                if group["name"] != GROUP:
+                    continue
                 waiting = group.get("lag")
                 if waiting is None:  # Redis before 7 reports no lag: count past the cursor
                     after = f"({group['last-delivered-id']}"
                     waiting = len(self._redis.xrange(key, min=after, max="+"))
-                return {"waiting": int(waiting), "pending": int(group["pending"])}
-        return {"waiting": 0, "pending": 0}
+                total["waiting"] += int(waiting)
+                total["pending"] += int(group["pending"])
+                if lane == URGENT:
+                    total["urgent_waiting"] = int(waiting)
+        return total
 
     def entries(self, unit: str, count: int = 100) -> list[ClaimedEntry]:
-        """The newest entries of the unit's stream, whoever holds them."""
-        rows = self._redis.xrevrange(self.stream_key(unit), count=count)
-        return [_claimed(entry_id, fields) for entry_id, fields in rows]
+        """The newest entries of the unit's queue, whoever holds them: urgent ones first."""
+        found: list[ClaimedEntry] = []
+        for lane, key in self._lanes(unit):
+            rows = self._redis.xrevrange(key, count=count - len(found))
+            found += [_claimed(lane, entry_id, fields) for entry_id, fields in rows]
+            if len(found) >= count:
+                break
+        return found
 
     def _ensure_group(self, key: str) -> None:
         try:
@@ -135,5 +179,15 @@ class DepartmentQueues:
                 raise
 
 
-def _claimed(entry_id: str, fields: Mapping[str, str]) -> ClaimedEntry:
-    return ClaimedEntry(entry_id, fields.get("ticket_id", ""), dict(fields))
+def _entry_id(lane: str, raw: str) -> str:
+    return f"{URGENT_ID_PREFIX}{raw}" if lane == URGENT else raw
+
+
+def _split_entry_id(entry_id: str) -> tuple[str, str]:
+    if entry_id.startswith(URGENT_ID_PREFIX):
+        return URGENT, entry_id[len(URGENT_ID_PREFIX):]
+    return NORMAL, entry_id
+
+
+def _claimed(lane: str, entry_id: str, fields: Mapping[str, str]) -> ClaimedEntry:
+    return ClaimedEntry(_entry_id(lane, entry_id), fields.get("ticket_id", ""), dict(fields))

@@ -12,7 +12,7 @@ import redis
 from fastapi import FastAPI
 from sqlalchemy import Engine, text
 
-from classifiers import DangerModel, DemandClassifier, UrgencyRules
+from classifiers import DangerModel, DemandClassifier, UrgencyRules, normalise_text
 from connectors.department_queue import DepartmentQueues
 from router._aiokafka_fix import install_aiokafka_metadata_fix
 from router.access import UnitTokens
@@ -178,7 +178,7 @@ def _checked_model_and_config(settings: Settings, model: Path | None = None
 def call_assessor(settings: Settings, model: Path | None = None) -> CallAssessor:
     """Classifier, urgency rules and routing as intake runs them, without any service."""
     classifier, config, urgency = _checked_model_and_config(settings, model)
-    return CallAssessor(config, classifier, urgency)
+    return CallAssessor(config, classifier, urgency, normalise_text)
 
 
 def build_components(settings: Settings, migrate: bool = True) -> Components:
@@ -195,7 +195,8 @@ def build_components(settings: Settings, migrate: bool = True) -> Components:
         outbox=OutboxRepository(engine, origin=settings.kafka.app_id), redis=client,
         queues=DepartmentQueues(client, settings.redis.queue_prefix), classifier=classifier,
         urgency=urgency,
-        service=IntakeService(config, classifier, urgency, repository, handover=handover),
+        service=IntakeService(config, classifier, urgency, repository, handover=handover,
+                              normalise=normalise_text),
         metrics=RouterMetrics(),
         unit_tokens=unit_tokens(settings),
         handover=handover,

@@ -13,14 +13,15 @@ import json
 import re
 import tomllib
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Annotated, Any, TypeVar, get_args
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, ValidationError
 from pydantic_core import ErrorDetails
 
+from router.domain.catalogue import FIRST_LEVEL_CATEGORIES, Catalogue, CatalogueItem
 from router.domain.errors import ConfigurationError
 from router.domain.hotlines import Hotline, HotlineKind, HotlineRegistry
 from router.domain.routing import Area, RoutingRule, RoutingTable, TriagePolicy, Unit, UnitKind
@@ -102,6 +103,21 @@ class TriageTable(_Table):
     min_content_words: Annotated[int, Strict(), Field(ge=0)] = 1
 
 
+class CatalogueItemTable(_Table):
+    """An `[[item]]` of catalogue.toml."""
+
+    id: Text
+    path: Text
+    category: Text
+    unit: Text | None = None
+    terms: tuple[Text, ...] = Field(min_length=1)
+
+
+class CatalogueFile(_Table):
+    version: Literal[1]
+    item: tuple[CatalogueItemTable, ...] = ()
+
+
 class RoutingFile(_Table):
     dispatcher_unit: Text
     no_transfer_back_hotlines: tuple[Text, ...] = ()
@@ -130,6 +146,7 @@ class RouterConfig:
     hotlines: HotlineRegistry
     routing: RoutingTable
     triage: TriageSettings
+    catalogue: Catalogue = field(default_factory=Catalogue)
 
 
 def triage_policy(config: RouterConfig, model_thresholds: Mapping[str, float]) -> TriagePolicy:
@@ -148,12 +165,17 @@ def load_router_config(config_dir: Path = DEFAULT_CONFIG_DIR,
     other. Raises `ConfigurationError` listing every problem found.
     """
     hotlines_file, routing_file = config_dir / "hotlines.toml", config_dir / "routing.toml"
+    catalogue_file = config_dir / "catalogue.toml"
     problems: list[str] = []
     hotlines = _validate(HotlinesFile, hotlines_file, problems)
     routing = _validate(RoutingFile, routing_file, problems)
-    if hotlines is None or routing is None:
+    # the catalogue is optional: without one, calls are routed by first-level category only
+    catalogue = (_validate(CatalogueFile, catalogue_file, problems)
+                 if catalogue_file.exists() else CatalogueFile(version=1))
+    if hotlines is None or routing is None or catalogue is None:
         raise ConfigurationError("\n".join(problems))
     problems += _reference_problems(hotlines_file, hotlines, routing_file, routing, categories)
+    problems += _catalogue_problems(catalogue_file, catalogue, routing, categories)
     if problems:
         raise ConfigurationError("\n".join(problems))
     return RouterConfig(
@@ -162,6 +184,10 @@ def load_router_config(config_dir: Path = DEFAULT_CONFIG_DIR,
         triage=TriageSettings(routing.triage.default_threshold,
                               MappingProxyType(dict(routing.triage.thresholds)),
                               routing.triage.min_content_words),
+        catalogue=Catalogue(
+            CatalogueItem(item.id, item.path, item.category, item.unit,
+                          tuple(normalise_term(term) for term in item.terms))
+            for item in catalogue.item),
     )
 
 
@@ -319,6 +345,29 @@ def _reference_problems(hotlines_file: Path, hotlines: HotlinesFile, routing_fil
             for j, code in enumerate(rule.categories):
                 check.known(routing_file, ("rule", i, "categories", j), code, categories,
                             "category", category_hint)
+    return check.problems
+
+
+def normalise_term(term: str) -> str:
+    from classifiers import normalise_text  # see _reference_problems for why here
+
+    return normalise_text(term)
+
+
+def _catalogue_problems(path: Path, catalogue: CatalogueFile, routing: RoutingFile,
+                        categories: Collection[str] | None) -> list[str]:
+    check = _References()
+    units = {unit.code for unit in routing.unit}
+    check.unique(path, "item", "id", [item.id for item in catalogue.item])
+    for i, item in enumerate(catalogue.item):
+        check.known(path, ("item", i, "category"), item.category, FIRST_LEVEL_CATEGORIES,
+                    "category", " (a first-level category of the taxonomy)")
+        if item.unit is not None:
+            check.known(path, ("item", i, "unit"), item.unit, units, "unit",
+                        " (units are listed in routing.toml)")
+        elif categories is not None:  # routed by the category's rules: the model must know it
+            check.known(path, ("item", i, "category"), item.category, categories, "category",
+                        " (an item without a unit is routed by its category's rules)")
     return check.problems
 
 

@@ -58,8 +58,11 @@ class CallAssessor:
     """
 
     def __init__(self, config: RouterConfig, classifier: ClassifierLike,
-                 urgency_rules: UrgencyRulesLike) -> None:
+                 urgency_rules: UrgencyRulesLike,
+                 normalise: Callable[[str], str] = lambda text: text) -> None:
         self._config = config
+        # the catalogue's terms are simplified Chinese in half width: match the text so folded
+        self._normalise = normalise
         self._classifier = classifier
         # The one place the auto-dispatch threshold is decided: configured overrides, then
         # the model's fitted per-category thresholds, then the configured default.
@@ -80,7 +83,8 @@ class CallAssessor:
             call.place_text, call.text)
         override = call.override
         chosen = override.category if override and override.category else None
-        category = chosen or prediction.category
+        named = self._config.catalogue.find(self._normalise(call.text))
+        category = chosen or (named.item.category if named else prediction.category)
         threshold = self._triage.threshold_for(prediction.category)
         decision = routing.decide(RoutingRequest(
             hotline=call.hotline, channel=call.channel.value, category=category,
@@ -90,7 +94,7 @@ class CallAssessor:
             unit_override=override.unit if override else None,
             content_words=prediction.content_tokens,
             min_content_words=self._triage.min_content_words,
-            danger_signals=urgency.danger_signals,
+            danger_signals=urgency.danger_signals, catalogue=named,
         ))
         return Assessment(prediction, urgency, area, threshold, decision, category)
 
@@ -99,8 +103,9 @@ class IntakeService:
     def __init__(self, config: RouterConfig, classifier: ClassifierLike,
                  urgency_rules: UrgencyRulesLike, repository: NewTicketStore,
                  clock: Callable[[], datetime] = _utcnow,
-                 handover: Handover = lambda _messages: None) -> None:
-        self._assessor = CallAssessor(config, classifier, urgency_rules)
+                 handover: Handover = lambda _messages: None,
+                 normalise: Callable[[str], str] = lambda text: text) -> None:
+        self._assessor = CallAssessor(config, classifier, urgency_rules, normalise)
         self._repository = repository
         self._clock = clock
         self._handover = handover
@@ -158,6 +163,10 @@ class IntakeService:
         reason = decision.reason
         if urgency.matched_rule:
             reason += f"; urgency {urgency.urgency} by {urgency.matched_rule}"
+            if urgency.matched_terms:
+                reason += f" ({'/'.join(urgency.matched_terms)})"
+        if urgency.line_note:
+            reason += f"; {urgency.line_note}"
         return Ticket(
             ticket_id=ticket_id_for(call.call_id), call_id=call.call_id, hotline=call.hotline,
             channel=call.channel.value, received_at=call.received_at, created_at=now,

@@ -122,7 +122,8 @@ class ClaimedTicket(BaseModel):
     ticket: TicketOut | None
 
 
-EntryId = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,20}-[0-9]{1,20}$")]
+# a Redis stream id, with a "u" in front for the urgent lane
+EntryId = Annotated[str, StringConstraints(pattern=r"^u?[0-9]{1,20}-[0-9]{1,20}$")]
 
 
 class AckIn(BaseModel):
@@ -133,6 +134,7 @@ class AckIn(BaseModel):
 class QueueOut(BaseModel):
     unit: str
     waiting: int
+    urgent_waiting: int = Field(0, description="of `waiting`, the urgent lane: claimed first")
     pending: int
     pending_entries: list[dict[str, Any]]
     recent_entries: list[dict[str, Any]]

@@ -23,7 +23,8 @@ async def unit_queue(unit: str, caller: Caller, ctx: Context,
     pending = await asyncio.to_thread(queues.pending, unit, count)
     recent = await asyncio.to_thread(queues.entries, unit, count)
     return QueueOut(
-        unit=unit, waiting=depth["waiting"], pending=depth["pending"],
+        unit=unit, waiting=depth["waiting"], urgent_waiting=depth["urgent_waiting"],
+        pending=depth["pending"],
         pending_entries=[{"entry_id": p.entry_id, "consumer": p.consumer,
                           "idle_seconds": p.idle_seconds, "deliveries": p.deliveries}
                          for p in pending],

@@ -75,11 +75,20 @@ def _deliveries(ticket: Ticket, event: TicketEvent) -> list[Delivery]:
     return deliveries
 
 
+# What cannot wait for the queue's turn: read before everything else in the unit's queue.
+URGENT_LANE_URGENCIES = frozenset({"emergency", "2h"})
+
+
+def queue_lane(ticket: Ticket) -> str:
+    return "urgent" if ticket.urgency in URGENT_LANE_URGENCIES else "normal"
+
+
 def queue_payload(ticket: Ticket) -> dict[str, str]:
     # No text and no caller contact in the queue: the unit reads those through the API.
     return {"ticket_id": ticket.ticket_id, "call_id": ticket.call_id, "hotline": ticket.hotline,
             "category": ticket.category, "urgency": ticket.urgency, "area": ticket.area or "",
-            "received_at": ticket.received_at.isoformat()}
+            "received_at": ticket.received_at.isoformat(), "lane": queue_lane(ticket),
+            "rule_id": ticket.rule_id}
 
 
 def transfer_payload(ticket: Ticket) -> dict[str, Any]:

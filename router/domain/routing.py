@@ -8,9 +8,11 @@ score behind it, so a dispatcher can see why a ticket went where it went.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from types import MappingProxyType
+
+from router.domain.catalogue import CatalogueMatch
 
 
 class UnitKind(StrEnum):
@@ -123,6 +125,8 @@ class RoutingRequest:
     min_content_words: int = 1
     # signs of danger to life or property that no urgency rule graded (救命, 被困, 流血, …)
     danger_signals: tuple[str, ...] = ()
+    # the dispatch-catalogue item the text names, if it names the items of one unit only
+    catalogue: CatalogueMatch | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +207,8 @@ class RoutingTable:
             return self._triage(request, "no-content",
                                 f"only {request.content_words} content word(s): too little"
                                 " to route without a person")
+        if request.catalogue is not None and not request.category_overridden:
+            return self._catalogue(request, request.catalogue)
         if not request.category_overridden and request.confidence < request.auto_dispatch_threshold:
             return self._triage(
                 request, "low-confidence",
@@ -211,6 +217,17 @@ class RoutingTable:
             )
         score = "agent-chosen category" if request.category_overridden else (
             f"confidence {request.confidence:.2f}")
+        return self._by_rules(request, score)
+
+    def _catalogue(self, request: RoutingRequest, match: CatalogueMatch) -> RoutingDecision:
+        item = match.item
+        named = f"text names {item.path} ({match.term})"
+        if item.unit is not None:
+            return RoutingDecision(Disposition.DISPATCHED, item.unit, f"catalogue-{item.item_id}",
+                                   f"{named}: {self.units[item.unit].name}")
+        return self._by_rules(replace(request, category=item.category), named)
+
+    def _by_rules(self, request: RoutingRequest, score: str) -> RoutingDecision:
         for rule in self.rules:
             if rule.matches(request):
                 return RoutingDecision(Disposition.DISPATCHED, rule.unit, rule.rule_id,

@@ -22,8 +22,9 @@ def queues(services: Services, request: pytest.FixtureRequest) -> Iterator[Depar
     client.close()
 
 
-def entry(ticket_id: str, unit: str = "transport") -> QueueItem:
-    return QueueItem(unit=unit, ticket_id=ticket_id, fields={"category": "交通运输"},
+def entry(ticket_id: str, unit: str = "transport", lane: str = "normal") -> QueueItem:
+    return QueueItem(unit=unit, ticket_id=ticket_id,
+                     fields={"category": "交通运输", "lane": lane},
                      dedupe_key=f"{ticket_id}.1.0:{unit}")
 
 
@@ -38,10 +39,10 @@ def test_claimed_work_stays_pending_until_acknowledged(queues: DepartmentQueues)
     queues.enqueue([entry("T1"), entry("T2"), entry("T3")])
     first = queues.claim("transport", "staff-a", 2)
     assert [c.ticket_id for c in first] == ["T1", "T2"]
-    assert queues.depth("transport") == {"waiting": 1, "pending": 2}
+    assert queues.depth("transport") == {"waiting": 1, "pending": 2, "urgent_waiting": 0}
     assert {p.consumer for p in queues.pending("transport")} == {"staff-a"}
     assert queues.acknowledge("transport", [first[0].entry_id]) == 1
-    assert queues.depth("transport") == {"waiting": 1, "pending": 1}
+    assert queues.depth("transport") == {"waiting": 1, "pending": 1, "urgent_waiting": 0}
 
 
 def test_work_left_idle_by_a_colleague_can_be_taken_over(queues: DepartmentQueues) -> None:
@@ -57,3 +58,22 @@ def test_each_unit_has_a_queue_of_its_own(queues: DepartmentQueues) -> None:
     queues.enqueue([entry("T1", "transport"), entry("T2", "education")])
     assert [c.ticket_id for c in queues.claim("education", "staff", 10)] == ["T2"]
     assert [c.ticket_id for c in queues.claim("transport", "staff", 10)] == ["T1"]
+
+
+def test_the_urgent_lane_is_claimed_before_older_normal_work(queues: DepartmentQueues) -> None:
+    queues.enqueue([entry("N1"), entry("N2"), entry("U1", lane="urgent")])
+    assert queues.depth("transport") == {"waiting": 3, "pending": 0, "urgent_waiting": 1}
+    first = queues.claim("transport", "staff-a", 2)
+    assert [c.ticket_id for c in first] == ["U1", "N1"]
+    assert first[0].entry_id.startswith("u")
+    assert queues.acknowledge("transport", [c.entry_id for c in first]) == 2
+    assert queues.depth("transport") == {"waiting": 1, "pending": 0, "urgent_waiting": 0}
+
+
+def test_urgent_work_left_idle_is_taken_over_first(queues: DepartmentQueues) -> None:
+    queues.enqueue([entry("N1"), entry("U1", lane="urgent")])
+    queues.claim("transport", "staff-a", 2)
+    time.sleep(0.05)
+    taken = queues.claim("transport", "staff-b", 1, reclaim_idle_seconds=0.01)
+    assert [c.ticket_id for c in taken] == ["U1"]
+    assert {p.consumer for p in queues.pending("transport")} == {"staff-a", "staff-b"}
