@@ -235,7 +235,7 @@ class UrgencyRules:
     def _checked_emergency(self, assessment: UrgencyAssessment, score: DangerScore,
                            text: str) -> UrgencyAssessment:
         net = self.danger
-        assert net is not None and self.model is not None
+        assert net is not None
         if score.emergency < net.model_transfer_floor:
             signal = (f"{assessment.matched_rule} ({'/'.join(assessment.matched_terms)}) but"
                       f" danger model only {score.emergency:.2f}")
@@ -380,9 +380,8 @@ def _ratio(value: Any, where: str) -> float:
 
 
 def _probability(value: Any, where: str, *, zero: bool = False) -> float:
-    low_ok = (lambda v: v >= 0) if zero else (lambda v: v > 0)
     if isinstance(value, bool) or not isinstance(value, int | float) or not (
-            low_ok(value) and value <= 1):
+            (value >= 0 if zero else value > 0) and value <= 1):
         raise UrgencyConfigError(f"{where}: must be a number from 0 to 1")
     return float(value)
 

@@ -158,14 +158,29 @@ def _no_content(results: Iterable[tuple[EvaluationRow, Assessment]]) -> dict[str
     return {"rows": len(mine), "auto_dispatched": len(dispatched), "dispatched_ids": dispatched}
 
 
+def _filed_right(row: EvaluationRow, assessment: Assessment) -> bool:
+    """The category is the expected one; for a catalogue item, its taxonomy path may say it
+    instead (the taxonomy files 公共汽车 under 城乡建设, the item routes it as 交通运输)."""
+    if assessment.category == row.category:
+        return True
+    named = assessment.named
+    return (named is not None and assessment.decision.rule_id.startswith("catalogue-")
+            and named.item.path.split("/")[0] == row.category)
+
+
 def _auto_dispatch(results: list[tuple[EvaluationRow, Assessment]]) -> dict[str, Any]:
     dispatched = [(r, a) for r, a in results if a.decision.disposition is Disposition.DISPATCHED]
-    right = [r for r, a in dispatched if a.category == r.category]
+    by_catalogue = [(r, a) for r, a in dispatched if a.decision.rule_id.startswith("catalogue-")]
+    by_model = [(r, a) for r, a in dispatched if not a.decision.rule_id.startswith("catalogue-")]
     return {
         "rows": len(results),
         "auto_dispatched_share": _ratio(len(dispatched), len(results)),
-        "precision": _ratio(len(right), len(dispatched)),
-        "wrong_ids": [r.row_id for r, a in dispatched if a.category != r.category],
+        "precision": _ratio(sum(_filed_right(r, a) for r, a in dispatched), len(dispatched)),
+        "by_catalogue": {"dispatched": len(by_catalogue), "precision": _ratio(
+            sum(_filed_right(r, a) for r, a in by_catalogue), len(by_catalogue))},
+        "by_model": {"dispatched": len(by_model), "precision": _ratio(
+            sum(_filed_right(r, a) for r, a in by_model), len(by_model))},
+        "wrong_ids": [r.row_id for r, a in dispatched if not _filed_right(r, a)],
     }
 
 

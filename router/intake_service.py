@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from router.config_files import RouterConfig
 from router.domain.calls import CallRecord
+from router.domain.catalogue import CatalogueMatch
 from router.domain.outbox import messages_for
 from router.domain.routing import RoutingDecision, RoutingRequest
 from router.domain.tickets import Ticket, initial_status, ticket_id_for
@@ -35,7 +36,8 @@ class Assessment:
     area: str | None
     threshold: float
     decision: RoutingDecision
-    category: str  # the agent's choice where one was made, else the model's
+    category: str  # the agent's choice where one was made, else the item's or the model's
+    named: CatalogueMatch | None = None  # the catalogue item the text names
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +98,7 @@ class CallAssessor:
             min_content_words=self._triage.min_content_words,
             danger_signals=urgency.danger_signals, catalogue=named,
         ))
-        return Assessment(prediction, urgency, area, threshold, decision, category)
+        return Assessment(prediction, urgency, area, threshold, decision, category, named)
 
 
 class IntakeService:

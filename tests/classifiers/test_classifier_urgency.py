@@ -165,3 +165,23 @@ def test_invalid_config_names_file_and_field(tmp_path: Path, body: str, field: s
 def test_missing_config_names_the_file(tmp_path: Path) -> None:
     with pytest.raises(UrgencyConfigError, match=r"absent\.toml"):
         UrgencyRules.load(tmp_path / "absent.toml")
+
+
+def test_a_gap_pattern_finds_words_said_apart_within_a_clause(tmp_path: Path) -> None:
+    rules = UrgencyRules.load(_write(tmp_path, "version = 1\n" + CUES + (
+        '[[rule]]\nid = "heat"\nurgency = "24h"\nterms = ["暖气…不热"]\n')))
+    assert rules.assess("家里暖气一点都不热").matched_rule == "heat"
+    assert rules.assess("暖气费交了，家里不热").matched_rule is None  # another clause
+
+
+@pytest.mark.parametrize("term", ['"…热"', '"暖气…"'])
+def test_a_gap_must_stand_between_two_phrases(tmp_path: Path, term: str) -> None:
+    path = _write(tmp_path, "version = 1\n" + CUES + (
+        f'[[rule]]\nid = "heat"\nurgency = "24h"\nterms = [{term}]\n'))
+    with pytest.raises(UrgencyConfigError, match="between two phrases"):
+        UrgencyRules.load(path)
+
+
+def test_a_present_cue_after_a_past_one_keeps_the_term(rules: UrgencyRules) -> None:
+    assert rules.assess("孩子昨天开始发烧，现在抽搐了").emergency_service == "120"
+    assert rules.assess("孩子昨天抽搐了一次").emergency_service is None

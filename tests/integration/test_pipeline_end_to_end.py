@@ -34,11 +34,11 @@ def test_a_published_call_becomes_one_ticket_and_one_entry_in_its_units_queue(
     assert ticket.disposition is Disposition.DISPATCHED
     assert ticket.unit == "human-resources"
     assert ticket.area == "qilihe"
-    assert ticket.rule_id == "labour-social-security"
+    assert ticket.rule_id == "catalogue-wage-arrears"  # the text names 拖欠工资
     assert worker.queued(ticket.unit).count(ticket.ticket_id) == 1
     events = worker.repository.events(ticket.ticket_id)
     assert [(e.kind.value, e.version) for e in events] == [("created", 1)]
-    assert events[0].detail["rule_id"] == "labour-social-security"
+    assert events[0].detail["rule_id"] == "catalogue-wage-arrears"
     announced = [m for m in worker.read_topic("ticket_events", at_least=1_000_000, timeout=3)
                  if m["ticket_id"] == ticket.ticket_id]
     assert [(m["event"], m["event_id"]) for m in announced] == [
