@@ -76,8 +76,13 @@ def _train_danger(args: argparse.Namespace) -> int:
     for path in args.ordinary or ():
         # titles of real messages: short ordinary demands, none of them an emergency
         with path.open(encoding="utf-8", newline="") as handle:
-            titles = {(row.get("title") or "").strip() for row in csv.DictReader(handle)}
-        fresh = sorted(title for title in titles if title)
+            rows = list(csv.DictReader(handle))
+        # the title alone (as short as a summary) and with the start of the message (as long
+        # as a detailed one), so that length says nothing about danger
+        titles = {(row.get("title") or "").strip() for row in rows}
+        openings = {((row.get("title") or "") + "，" + (row.get("detail") or "")[:80]).strip("，")
+                    for row in rows}
+        fresh = sorted(text for text in titles | openings if text)
         texts += fresh
         lines += [None] * len(fresh)
     model = DangerModel().fit(texts, lines)
@@ -117,7 +122,7 @@ def add_classifier_commands(subparsers: argparse._SubParsersAction[Any]
     danger.add_argument("--data", type=Path, action="append", required=True,
                         help="JSONL of written calls (text, urgency, service)")
     danger.add_argument("--ordinary", type=Path, action="append",
-                        help="CSV with a title column of ordinary (non-emergency) demands")
+                        help="CSV with title (and detail) columns of ordinary demands")
     danger.add_argument("--out", type=Path, default=DEFAULT_DANGER_MODEL_PATH)
     danger.set_defaults(handler=_train_danger)
     return commands

@@ -33,8 +33,13 @@ _OPENER = re.compile(
     r"^(?:市民|来电人?|来电市民|来电者|居民)(?:来电)?(?:人)?(?:称|说|反映|表示|讲)?[,:，：]?")
 
 
+# Punctuation and digits say how a text was written (a web title has no commas, an agent's
+# summary has several), not what happened: only letters and ideographs are kept.
+_NOT_A_WORD_CHARACTER = re.compile(r"[^\w]|[\d_]")
+
+
 def _features_text(text: str) -> str:
-    return _OPENER.sub("", normalise_text(text))
+    return _NOT_A_WORD_CHARACTER.sub("", _OPENER.sub("", normalise_text(text)))
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 DEFAULT_DANGER_MODEL_PATH = MODELS_DIR / "danger_model.joblib"
@@ -91,7 +96,7 @@ class DangerModel:
                 for row in probabilities.tolist()]
 
     def explain(self, text: str, top: int = 3) -> tuple[str, ...]:
-        """The character n-grams of `text` that raise its emergency score most."""
+        """The character pairs of `text` that raise its emergency score most."""
         if self.model is None:
             return ()
         row = self.vectoriser.transform([_features_text(text)])
@@ -99,8 +104,10 @@ class DangerModel:
         # against "none": a positive weight there lowers the emergency score
         weights = -self.model.coef_[none_column]
         names = self.vectoriser.get_feature_names_out()
+        # two-character n-grams only: a lone 了 or 里 weighs in but explains nothing
         scored = sorted(((float(weights[j] * value), str(names[j]))
-                         for j, value in zip(row.indices, row.data, strict=True)), reverse=True)
+                         for j, value in zip(row.indices, row.data, strict=True)
+                         if len(names[j]) > 1), reverse=True)
         return tuple(name for score, name in scored[:top] if score > 0)
 
     def save(self, path: str | Path) -> Path:
