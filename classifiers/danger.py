@@ -103,12 +103,23 @@ class DangerModel:
         none_column = list(self.model.classes_).index(NOT_EMERGENCY)
         # against "none": a positive weight there lowers the emergency score
         weights = -self.model.coef_[none_column]
-        names = self.vectoriser.get_feature_names_out()
+        names = self._feature_names()
         # two-character n-grams only: a lone 了 or 里 weighs in but explains nothing
         scored = sorted(((float(weights[j] * value), str(names[j]))
                          for j, value in zip(row.indices, row.data, strict=True)
                          if len(names[j]) > 1), reverse=True)
         return tuple(name for score, name in scored[:top] if score > 0)
+
+    def _feature_names(self) -> list[str]:
+        # built once: the vectoriser makes a new array of every feature name on each call
+        names: list[str] | None = self.__dict__.get("_names")
+        if names is None:
+            names = [str(name) for name in self.vectoriser.get_feature_names_out()]
+            self.__dict__["_names"] = names
+        return names
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {key: value for key, value in self.__dict__.items() if key != "_names"}
 
     def save(self, path: str | Path) -> Path:
         artifact = Path(path)
