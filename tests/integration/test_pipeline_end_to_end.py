@@ -99,6 +99,25 @@ def test_an_emergency_call_is_transferred_not_queued(worker: Worker, services: S
         assert ticket.ticket_id not in worker.queued(unit)
 
 
+def test_a_possible_emergency_waits_first_in_the_dispatchers_queue_on_a_2h_clock(
+        worker: Worker, services: Services) -> None:
+    ordinary_id, danger_id = f"{services.run_id}-ordinary", f"{services.run_id}-danger"
+    worker.publish([call(ordinary_id, "我想咨询一下"),
+                    call(danger_id, "快来人啊，我家老人不对劲了，救命")])
+    tickets = worker.wait_for_tickets([ordinary_id, danger_id])
+    danger, ordinary = tickets[danger_id], tickets[ordinary_id]
+    assert (danger.disposition, danger.rule_id) == (Disposition.TRIAGE, "possible-emergency")
+    assert danger.urgency == "2h"
+    assert "救命" in danger.route_reason
+    assert (ordinary.disposition, ordinary.rule_id) == (Disposition.TRIAGE, "no-content")
+    claimed = worker.queues.claim("dispatch-center", "dispatcher-a", 1_000)
+    mine = [entry for entry in claimed if entry.ticket_id in {danger.ticket_id,
+                                                               ordinary.ticket_id}]
+    assert [entry.ticket_id for entry in mine] == [danger.ticket_id, ordinary.ticket_id]
+    assert mine[0].entry_id.startswith("u")
+    assert mine[0].fields["lane"] == "urgent"
+
+
 def test_a_record_near_the_brokers_size_limit_is_dead_lettered_and_intake_goes_on(
         worker: Worker, services: Services) -> None:
     before = call(f"{services.run_id}-before-big", "小区电梯经常停运，老人上下楼困难，请尽快维修。")
