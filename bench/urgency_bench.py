@@ -20,8 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from classifiers import DangerModel, UrgencyRules  # noqa: E402
-from classifiers.text import normalise_text  # noqa: E402
+from classifiers import DangerModel, UrgencyRules
+from classifiers.text import normalise_text
 
 BATCH = 256
 
