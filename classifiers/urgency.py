@@ -82,10 +82,13 @@ class DangerNet:
     model_transfer_floor: float = 0.0
     # the model's line replaces the rule's when it is this many times as likely
     line_ratio: float = 2.0
+    # from this probability the model transfers a call no rule recognised (None: never)
+    model_transfer_threshold: float | None = None
 
 
 GENERAL = UrgencyAssessment(Urgency.GENERAL, None, None, ())
 POSSIBLE_EMERGENCY_RULE = "possible-emergency"
+DANGER_MODEL_RULE = "danger-model"  # an emergency the model recognised and no rule did
 
 
 class _Text:
@@ -256,12 +259,13 @@ class UrgencyRules:
     def assess_batch(self, texts: Sequence[str]) -> list[UrgencyAssessment]:
         """One assessment per text; the danger model scores the batch in one pass.
 
-        Behind the rules the model does three things, none of them a transfer on its own:
-        a call no rule made an emergency but the model finds dangerous is a possible
-        emergency; a rule's emergency the model finds very unlikely is demoted to one (a
-        person looks before a fire engine leaves); and where the model is sure of another
-        line than the rule's, that line is taken (a fall into a pond from which the person
-        was pulled out is for 120, though 落水 is a rescue term for 119).
+        Behind the rules the model does four things: a call no rule made an emergency is
+        transferred to the model's likeliest line when the model is very sure
+        (`model_transfer_threshold`), and is a possible emergency when it is merely worried
+        (`model_threshold`); a rule's emergency the model finds very unlikely is demoted to a
+        possible one (a person looks before a fire engine leaves); and where the model is sure
+        of another line than the rule's, that line is taken (a fall into a pond from which the
+        person was pulled out is for 120, though 落水 is a rescue term for 119).
         """
         graded = [self._by_rules(text) for text in texts]
         if self.model is None or self.danger is None:
@@ -271,10 +275,17 @@ class UrgencyRules:
             assessment = graded[index]
             if assessment.urgency is Urgency.EMERGENCY:
                 graded[index] = self._checked_emergency(assessment, score, texts[index])
+            elif (net.model_transfer_threshold is not None
+                  and score.emergency >= net.model_transfer_threshold):
+                line = score.likeliest_line()
+                graded[index] = UrgencyAssessment(
+                    Urgency.EMERGENCY, line, DANGER_MODEL_RULE, self.model.explain(texts[index]),
+                    (), assessment.blocked,
+                    line_note=f"danger model {score.emergency:.2f}, likeliest line {line}")
             elif score.emergency >= net.model_threshold:
-                ngrams = "/".join(self.model.explain(texts[index]))
+                pairs = "/".join(self.model.explain(texts[index]))
                 graded[index] = _possibly_dangerous(
-                    assessment, (f"danger model {score.emergency:.2f} ({ngrams})",))
+                    assessment, (f"danger model {score.emergency:.2f} ({pairs})",))
         return graded
 
     def _checked_emergency(self, assessment: UrgencyAssessment, score: DangerScore,
@@ -365,7 +376,7 @@ def _parse_rule(raw: Any, where: str, seen: set[str]) -> UrgencyRule:
     rule_id = raw.get("id")
     if not isinstance(rule_id, str) or not rule_id:
         raise UrgencyConfigError(f"{where}.id: must be a non-empty string")
-    if rule_id in seen or rule_id == POSSIBLE_EMERGENCY_RULE:
+    if rule_id in seen or rule_id in (POSSIBLE_EMERGENCY_RULE, DANGER_MODEL_RULE):
         raise UrgencyConfigError(f"{where}.id: duplicate or reserved rule id {rule_id!r}")
     seen.add(rule_id)
     try:
@@ -402,7 +413,7 @@ def _parse_danger(raw: Any, path: Path) -> DangerNet | None:
     if not isinstance(raw, dict):
         raise UrgencyConfigError(f"{where}: must be a table")
     unknown = set(raw) - {"signals", "strong", "min_score", "ignore", "model_threshold",
-                          "model_transfer_floor", "line_ratio"}
+                          "model_transfer_floor", "line_ratio", "model_transfer_threshold"}
     if unknown:
         raise UrgencyConfigError(f"{where}: unknown field(s) {sorted(unknown)}")
     return DangerNet(
@@ -415,6 +426,8 @@ def _parse_danger(raw: Any, path: Path) -> DangerNet | None:
         model_transfer_floor=_probability(raw.get("model_transfer_floor", 0.0),
                                           f"{where}.model_transfer_floor", zero=True),
         line_ratio=_ratio(raw.get("line_ratio", 2.0), f"{where}.line_ratio"),
+        model_transfer_threshold=None if raw.get("model_transfer_threshold") is None else
+        _probability(raw.get("model_transfer_threshold"), f"{where}.model_transfer_threshold"),
     )
 
 

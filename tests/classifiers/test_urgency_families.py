@@ -117,3 +117,15 @@ def test_an_ordinary_demand_raises_no_danger(grader: UrgencyRules) -> None:
 def test_the_assessment_says_what_blocked_a_term(grader: UrgencyRules) -> None:
     assessment = grader.assess("灶台打不着火")
     assert any("着火" in reason and "不" in reason for reason in assessment.blocked)
+
+
+def test_the_danger_model_transfers_what_no_rule_names_when_it_is_sure(
+        grader: UrgencyRules) -> None:
+    text = "娃娃嘴里吐白沫手脚直抽"
+    assert UrgencyRules.load().assess(text).emergency_service is None  # no rule knows it
+    assessment = grader.assess(text)
+    assert (assessment.urgency, assessment.emergency_service) == (Urgency.EMERGENCY, "120")
+    assert assessment.matched_rule == "danger-model"
+    assert assessment.matched_terms  # the character pairs that weighed most
+    assert assessment.line_note is not None
+    assert "danger model" in assessment.line_note
