@@ -66,6 +66,8 @@ class UrgencyRule:
     service: str | None
     terms: tuple[str, ...]
     unless: tuple[str, ...]
+    # an outage rule reads "没有供热" as the outage itself: negation cues do not apply
+    negatable: bool = True
 
 
 @dataclass(frozen=True)
@@ -180,6 +182,8 @@ class UrgencyRules:
     habitual: tuple[str, ...] = ()
     # said after the term in its sentence, these end it: "煤气味已经散了", "火已经扑灭"
     resolved: tuple[str, ...] = ()
+    # the negations that deny a fact ("不是停水") rather than describe a lack ("没有水")
+    denial: tuple[str, ...] = ()
     gap: int = 6
     danger: DangerNet | None = None
     model: DangerModel | None = None
@@ -202,13 +206,16 @@ class UrgencyRules:
             raise UrgencyConfigError(f"{config_path}: invalid TOML: {error}") from error
         return _parse(data, config_path)
 
-    def _why_not(self, text: _Text, position: int, end: int, emergency: bool) -> str | None:
+    def _why_not(self, text: _Text, position: int, end: int, emergency: bool,
+                 negatable: bool = True) -> str | None:
         """Why a match at `position` does not count, or None when it does."""
         body = text.text
         clause_start = text.clause_start[position]
         before = body[max(clause_start, position - self.negation_window) : position]
-        cue = next((cue for cue in self.negation if cue in before), None)
-        if cue is None and position > clause_start:
+        # where a negation is part of the rule's meaning ("没有供热"), only a denial counts
+        cues = self.negation if negatable else self.denial
+        cue = next((cue for cue in cues if cue in before), None)
+        if cue is None and negatable and position > clause_start:
             cue = next((cue for cue in self.adjacent_negation
                         if body.endswith(cue, clause_start, position)), None)
         if cue is not None:
@@ -232,7 +239,8 @@ class UrgencyRules:
         return f"not current ({cue})"
 
     def _found(self, index: _TermIndex, unless: tuple[str, ...], text: _Text,
-               blocked: list[str], emergency: bool = True) -> tuple[str, ...]:
+               blocked: list[str], emergency: bool = True, negatable: bool = True
+               ) -> tuple[str, ...]:
         found: dict[str, None] = {}
         body = text.text
         for start, end, term in index.matches(text):
@@ -240,7 +248,7 @@ class UrgencyRules:
                 continue
             sentence = body[text.sentence_start[start] : text.sentence_end[min(end, len(body))]]
             why = next((f"unless {word}" for word in unless if word in sentence), None)
-            why = why or self._why_not(text, start, end, emergency)
+            why = why or self._why_not(text, start, end, emergency, negatable)
             if why is None:
                 found[term] = None
             else:
@@ -251,7 +259,8 @@ class UrgencyRules:
         """These rules with the danger model behind them."""
         return UrgencyRules(self.rules, self.negation, self.negation_window,
                             self.adjacent_negation, self.not_current, self.current,
-                            self.habitual, self.resolved, self.gap, self.danger, model)
+                            self.habitual, self.resolved, self.denial, self.gap, self.danger,
+                            model)
 
     def assess(self, text: str) -> UrgencyAssessment:
         return self.assess_batch([text])[0]
@@ -316,7 +325,7 @@ class UrgencyRules:
         indexes: tuple[_TermIndex, ...] = getattr(self, "_indexes")  # noqa: B009
         for rule, index in zip(self.rules, indexes, strict=True):
             terms = self._found(index, rule.unless, text, blocked,
-                                rule.urgency is Urgency.EMERGENCY)
+                                rule.urgency is Urgency.EMERGENCY, rule.negatable)
             if terms:
                 graded = UrgencyAssessment(rule.urgency, rule.service, rule.rule_id, terms)
                 break
@@ -370,7 +379,7 @@ def _strings(value: Any, where: str, *, required: bool = True) -> tuple[str, ...
 def _parse_rule(raw: Any, where: str, seen: set[str]) -> UrgencyRule:
     if not isinstance(raw, dict):
         raise UrgencyConfigError(f"{where}: must be a table")
-    unknown = set(raw) - {"id", "urgency", "service", "terms", "unless"}
+    unknown = set(raw) - {"id", "urgency", "service", "terms", "unless", "negatable"}
     if unknown:
         raise UrgencyConfigError(f"{where}: unknown field(s) {sorted(unknown)}")
     rule_id = raw.get("id")
@@ -397,7 +406,14 @@ def _parse_rule(raw: Any, where: str, seen: set[str]) -> UrgencyRule:
         service=service,
         terms=_strings(raw.get("terms"), f"{where}.terms"),
         unless=_strings(raw.get("unless"), f"{where}.unless", required=False),
+        negatable=_flag(raw.get("negatable", True), f"{where}.negatable"),
     )
+
+
+def _flag(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise UrgencyConfigError(f"{where}: must be true or false")
+    return value
 
 
 def _bounded_int(value: Any, where: str, low: int, high: int) -> int:
@@ -469,6 +485,7 @@ def _parse(data: dict[str, Any], path: Path) -> UrgencyRules:
         current=_strings(cues.get("current"), f"{path}: cues.current", required=False),
         habitual=_strings(cues.get("habitual"), f"{path}: cues.habitual", required=False),
         resolved=_strings(cues.get("resolved"), f"{path}: cues.resolved", required=False),
+        denial=_strings(cues.get("denial"), f"{path}: cues.denial", required=False),
         gap=gap,
         danger=_parse_danger(data.get("danger"), path),
     )
