@@ -123,6 +123,18 @@ class _Text:
             self.clause_end[index], self.sentence_end[index] = clause, sentence
 
 
+_OPENING_QUOTES, _CLOSING_QUOTES = "“「『《\"", "”」』》\""
+
+
+def _quoted(body: str, clause_start: int, position: int) -> bool:
+    """Whether `position` is inside quotation marks opened in its clause: “爆炸王” is a game,
+    a shop sign or a film, not an explosion."""
+    before = body[clause_start:position]
+    opened = sum(before.count(mark) for mark in _OPENING_QUOTES if mark != '"')
+    closed = sum(before.count(mark) for mark in _CLOSING_QUOTES if mark != '"')
+    return opened > closed or before.count('"') % 2 == 1
+
+
 class _TermIndex:
     """Finds a rule's terms in a text, leftmost first and, at one position, longest first.
 
@@ -220,6 +232,8 @@ class UrgencyRules:
                         if body.endswith(cue, clause_start, position)), None)
         if cue is not None:
             return f"negated by {cue}"
+        if _quoted(body, clause_start, position):
+            return "in quotation marks (a name, not an event)"
         sentence_start = text.sentence_start[position]
         after = body[end : text.sentence_end[end]] if end < len(body) else ""
         resolved = next((cue for cue in self.resolved if cue in after), None)
