@@ -86,6 +86,9 @@ class DangerNet:
     line_ratio: float = 2.0
     # from this probability the model transfers a call no rule recognised (None: never)
     model_transfer_threshold: float | None = None
+    # the possible-emergency threshold for a call a rule already graded 2 h, 24 h or complex
+    # (None: as `model_threshold`); such a call is on a short clock at a unit already
+    graded_model_threshold: float | None = None
 
 
 GENERAL = UrgencyAssessment(Urgency.GENERAL, None, None, ())
@@ -196,6 +199,9 @@ class UrgencyRules:
     resolved: tuple[str, ...] = ()
     # the negations that deny a fact ("不是停水") rather than describe a lack ("没有水")
     denial: tuple[str, ...] = ()
+    # anywhere in its sentence, these make the term a topic asked about, not an event:
+    # "电动车着火了能不能用水灭，想了解一下常识"
+    asking: tuple[str, ...] = ()
     gap: int = 6
     danger: DangerNet | None = None
     model: DangerModel | None = None
@@ -239,6 +245,10 @@ class UrgencyRules:
         resolved = next((cue for cue in self.resolved if cue in after), None)
         if resolved is not None:
             return f"over already ({resolved})"
+        sentence_text = body[sentence_start : text.sentence_end[end] if end < len(body) else end]
+        asked = next((cue for cue in self.asking if cue in sentence_text), None)
+        if asked is not None:
+            return f"asked about, not happening ({asked})"
         # a cue may overlap the term ("防溺水" before 溺水) but must start before it
         sentence = body[sentence_start:end]
         relative = position - sentence_start
@@ -273,8 +283,8 @@ class UrgencyRules:
         """These rules with the danger model behind them."""
         return UrgencyRules(self.rules, self.negation, self.negation_window,
                             self.adjacent_negation, self.not_current, self.current,
-                            self.habitual, self.resolved, self.denial, self.gap, self.danger,
-                            model)
+                            self.habitual, self.resolved, self.denial, self.asking, self.gap,
+                            self.danger, model)
 
     def assess(self, text: str) -> UrgencyAssessment:
         return self.assess_batch([text])[0]
@@ -298,14 +308,18 @@ class UrgencyRules:
             assessment = graded[index]
             if assessment.urgency is Urgency.EMERGENCY:
                 graded[index] = self._checked_emergency(assessment, score, texts[index])
-            elif (net.model_transfer_threshold is not None
+            elif (net.model_transfer_threshold is not None and not assessment.blocked
                   and score.emergency >= net.model_transfer_threshold):
+                # a term the rules set aside (negated, past, over, asked about) is evidence
+                # the model cannot weigh: then it only flags, below
                 line = score.likeliest_line()
                 graded[index] = UrgencyAssessment(
                     Urgency.EMERGENCY, line, DANGER_MODEL_RULE, self.model.explain(texts[index]),
                     (), assessment.blocked,
                     line_note=f"danger model {score.emergency:.2f}, likeliest line {line}")
-            elif score.emergency >= net.model_threshold:
+            elif score.emergency >= (net.model_threshold if assessment.matched_rule is None
+                                     or net.graded_model_threshold is None
+                                     else net.graded_model_threshold):
                 pairs = "/".join(self.model.explain(texts[index]))
                 graded[index] = _possibly_dangerous(
                     assessment, (f"danger model {score.emergency:.2f} ({pairs})",))
@@ -443,7 +457,8 @@ def _parse_danger(raw: Any, path: Path) -> DangerNet | None:
     if not isinstance(raw, dict):
         raise UrgencyConfigError(f"{where}: must be a table")
     unknown = set(raw) - {"signals", "strong", "min_score", "ignore", "model_threshold",
-                          "model_transfer_floor", "line_ratio", "model_transfer_threshold"}
+                          "model_transfer_floor", "line_ratio", "model_transfer_threshold",
+                          "graded_model_threshold"}
     if unknown:
         raise UrgencyConfigError(f"{where}: unknown field(s) {sorted(unknown)}")
     return DangerNet(
@@ -458,6 +473,8 @@ def _parse_danger(raw: Any, path: Path) -> DangerNet | None:
         line_ratio=_ratio(raw.get("line_ratio", 2.0), f"{where}.line_ratio"),
         model_transfer_threshold=None if raw.get("model_transfer_threshold") is None else
         _probability(raw.get("model_transfer_threshold"), f"{where}.model_transfer_threshold"),
+        graded_model_threshold=None if raw.get("graded_model_threshold") is None else
+        _probability(raw.get("graded_model_threshold"), f"{where}.graded_model_threshold"),
     )
 
 
@@ -500,6 +517,7 @@ def _parse(data: dict[str, Any], path: Path) -> UrgencyRules:
         habitual=_strings(cues.get("habitual"), f"{path}: cues.habitual", required=False),
         resolved=_strings(cues.get("resolved"), f"{path}: cues.resolved", required=False),
         denial=_strings(cues.get("denial"), f"{path}: cues.denial", required=False),
+        asking=_strings(cues.get("asking"), f"{path}: cues.asking", required=False),
         gap=gap,
         danger=_parse_danger(data.get("danger"), path),
     )

@@ -129,3 +129,10 @@ def test_the_danger_model_transfers_what_no_rule_names_when_it_is_sure(
     assert assessment.matched_terms  # the character pairs that weighed most
     assert assessment.line_note is not None
     assert "danger model" in assessment.line_note
+
+
+def test_a_term_the_rules_set_aside_keeps_the_model_from_transferring(
+        grader: UrgencyRules) -> None:
+    assessment = grader.assess("孩子刚才吞了纽扣，已经吐出来了，问还要不要去医院")
+    assert assessment.emergency_service is None
+    assert any("吐出来了" in reason for reason in assessment.blocked)
