@@ -1,19 +1,21 @@
 """Urgency (紧急程度) from ordered, explainable rules kept in config/urgency.toml.
 
-There is no labelled urgency data from a real centre, so this is a lexicon of patterns: the
-first rule (in file order) with a pattern found in the text decides, and the assessment names
-that rule and what it matched. A match does not count when
+There is no labelled urgency data from a real centre, so the rules are a lexicon of patterns:
+the first rule (in file order) with a pattern found in the text decides, and the assessment
+names that rule, what it matched and what it set aside, with why. A match does not count when
 
 - a negation cue stands just before it in its clause ("不是火灾", "没有人受伤"), or a bare
-  不/没 stands right before it ("打不着火", "一点都不冒烟");
-- its sentence marks it as past, hearsay, hypothetical or preventive ("去年发生过车祸"),
-  unless a cue of the present follows that mark ("昨天开始发烧，现在抽起来了");
+  不/没 right before it ("打不着火"); in a rule that is not negatable only a denial does;
+- its sentence marks it as past, hearsay, hypothetical or preventive ("去年发生过车祸"), or
+  for an emergency as a habit ("经常"), unless a cue of the present follows that mark
+  ("昨天开始发烧，现在抽起来了");
+- its sentence says it is over ("煤气味已经散了") or makes it a topic asked about or staged
+  ("想了解一下常识", "演练"), or it stands inside quotation marks ("“爆炸王”" is a game);
 - its sentence holds one of the rule's `unless` words ("急救培训").
 
 A pattern is a phrase, or phrases joined by `…`, which allows a few characters of the same
-clause between them ("暖气…不热" finds "暖气一点都不热"). Behind the rules stands a safety
-net: signs of danger (救命, 被困, 流血, …) that no emergency rule graded make the call a
-`possible_emergency`, which a person must look at before anything is dispatched.
+clause between them ("暖气…不热" finds "暖气一点都不热"). Behind the rules stand the danger model
+and signals of danger (救命, 被困, 流血, …): see `UrgencyRules.assess_batch`.
 """
 
 from __future__ import annotations
