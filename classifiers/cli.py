@@ -1,10 +1,13 @@
-"""Command line: `classifier train` and `classifier eval`.
+"""Command line: `classifier train`, `classifier eval` and `classifier train-danger`.
 
 `add_classifier_commands` plugs these into the `hotline-router` CLI; `python -m classifiers`
-runs them standalone. The shipped artifact is made with (DATA = the teddy2020c folder):
+runs them standalone. The shipped artifacts are made with (DATA = the teddy2020c folder):
 
     python -m classifiers classifier train --data DATA/messages_labelled_segmented.csv \
         --stop-words DATA/stop_words.txt --cv 5
+    python -m classifiers classifier train-danger --data tests/data/spoken_calls/dev.jsonl \
+        --ordinary DATA/messages_labelled_raw.csv --ordinary DATA/messages_with_votes.csv \
+        --ordinary DATA/messages_with_replies.csv
 
 Reports are JSON on stdout; they hold figures only, never message text.
 """
@@ -95,8 +98,8 @@ def _train_danger(args: argparse.Namespace) -> int:
 
 def add_classifier_commands(subparsers: argparse._SubParsersAction[Any]
                             ) -> argparse._SubParsersAction[Any]:
-    """Register `classifier train` and `classifier eval` under an existing CLI; returns the
-    `classifier` command's own subparsers, where an application may add more."""
+    """Register `classifier train`, `eval` and `train-danger` under an existing CLI; returns
+    the `classifier` command's own subparsers, where an application may add more."""
     classifier = subparsers.add_parser("classifier", help="train or evaluate the demand classifier")
     commands: argparse._SubParsersAction[Any] = classifier.add_subparsers(
         dest="classifier_command", required=True)
