@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
+from classifiers.artifacts import load_artifact, save_artifact
 from classifiers.errors import ModelArtifactError
 from classifiers.text import normalise_text
 
@@ -122,21 +122,12 @@ class DangerModel:
         return {key: value for key, value in self.__dict__.items() if key != "_names"}
 
     def save(self, path: str | Path) -> Path:
-        artifact = Path(path)
-        artifact.parent.mkdir(parents=True, exist_ok=True)
-        joblib.dump({"format": ARTIFACT_FORMAT, "model": self}, artifact, compress=3)
-        return artifact
+        return save_artifact(self, path, ARTIFACT_FORMAT)
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> DangerModel:
         artifact = Path(path) if path is not None else DEFAULT_DANGER_MODEL_PATH
-        try:
-            payload = joblib.load(artifact)
-        except FileNotFoundError as error:
-            raise ModelArtifactError(f"{artifact}: danger model not found") from error
-        if not isinstance(payload, dict) or payload.get("format") != ARTIFACT_FORMAT:
-            raise ModelArtifactError(f"{artifact}: not a danger model of format {ARTIFACT_FORMAT}")
-        model = payload["model"]
+        model = load_artifact(artifact, ARTIFACT_FORMAT, "danger model")
         if not isinstance(model, cls) or model.model is None:
             raise ModelArtifactError(f"{artifact}: holds no trained danger model")
         return model

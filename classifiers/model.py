@@ -12,11 +12,11 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Protocol
 
-import joblib
 import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
+from classifiers.artifacts import load_artifact, save_artifact
 from classifiers.errors import ModelArtifactError
 from classifiers.features import DemandFeatures
 from classifiers.tokenise import DemandTokenizer, content_words
@@ -77,24 +77,13 @@ class DemandClassifier:
     @classmethod
     def load(cls, path: str | Path | None = None) -> DemandClassifier:
         artifact_path = Path(path) if path is not None else DEFAULT_MODEL_PATH
-        try:
-            payload = joblib.load(artifact_path)
-        except FileNotFoundError as error:
-            raise ModelArtifactError(f"{artifact_path}: model artifact not found") from error
-        if not isinstance(payload, dict) or payload.get("format") != ARTIFACT_FORMAT:
-            raise ModelArtifactError(
-                f"{artifact_path}: not a demand classifier artifact of format {ARTIFACT_FORMAT}"
-            )
-        model = payload["model"]
+        model = load_artifact(artifact_path, ARTIFACT_FORMAT, "demand classifier artifact")
         if not isinstance(model, cls):
             raise ModelArtifactError(f"{artifact_path}: artifact holds {type(model).__name__}")
         return model
 
     def save(self, path: str | Path) -> Path:
-        artifact_path = Path(path)
-        artifact_path.parent.mkdir(parents=True, exist_ok=True)
-        joblib.dump({"format": ARTIFACT_FORMAT, "model": self}, artifact_path, compress=3)
-        return artifact_path
+        return save_artifact(self, path, ARTIFACT_FORMAT)
 
     def __getstate__(self) -> dict[str, Any]:
         # MappingProxyType does not pickle; store thresholds as a plain dict

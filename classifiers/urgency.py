@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -208,8 +208,11 @@ class UrgencyRules:
     danger: DangerNet | None = None
     model: DangerModel | None = None
 
+    # indexed once per rule set, not per call
+    _indexes: tuple[_TermIndex, ...] = field(init=False, repr=False, compare=False)
+    _danger_index: _TermIndex = field(init=False, repr=False, compare=False)
+
     def __post_init__(self) -> None:
-        # indexed once per rule set, not per call
         object.__setattr__(self, "_indexes",
                            tuple(_TermIndex(rule.terms, self.gap) for rule in self.rules))
         danger_terms = () if self.danger is None else self.danger.strong + self.danger.signals
@@ -283,10 +286,7 @@ class UrgencyRules:
 
     def with_model(self, model: DangerModel) -> UrgencyRules:
         """These rules with the danger model behind them."""
-        return UrgencyRules(self.rules, self.negation, self.negation_window,
-                            self.adjacent_negation, self.not_current, self.current,
-                            self.habitual, self.resolved, self.denial, self.asking, self.gap,
-                            self.danger, model)
+        return replace(self, model=model)
 
     def assess(self, text: str) -> UrgencyAssessment:
         return self.assess_batch([text])[0]
@@ -309,7 +309,7 @@ class UrgencyRules:
         for index, score in enumerate(self.model.scores(texts)):
             assessment = graded[index]
             if assessment.urgency is Urgency.EMERGENCY:
-                graded[index] = self._checked_emergency(assessment, score, texts[index])
+                graded[index] = self._checked_emergency(assessment, score)
             elif (net.model_transfer_threshold is not None and not assessment.blocked
                   and score.emergency >= net.model_transfer_threshold):
                 # a term the rules set aside (negated, past, over, asked about) is evidence
@@ -327,8 +327,8 @@ class UrgencyRules:
                     assessment, (f"danger model {score.emergency:.2f} ({pairs})",))
         return graded
 
-    def _checked_emergency(self, assessment: UrgencyAssessment, score: DangerScore,
-                           text: str) -> UrgencyAssessment:
+    def _checked_emergency(self, assessment: UrgencyAssessment, score: DangerScore
+                           ) -> UrgencyAssessment:
         net = self.danger
         assert net is not None
         if score.emergency < net.model_transfer_floor:
@@ -352,8 +352,7 @@ class UrgencyRules:
         text = _Text(normalise_text(raw))
         blocked: list[str] = []
         graded: UrgencyAssessment = GENERAL
-        indexes: tuple[_TermIndex, ...] = getattr(self, "_indexes")  # noqa: B009
-        for rule, index in zip(self.rules, indexes, strict=True):
+        for rule, index in zip(self.rules, self._indexes, strict=True):
             terms = self._found(index, rule.unless, text, blocked,
                                 rule.urgency is Urgency.EMERGENCY, rule.negatable)
             if terms:
@@ -364,7 +363,7 @@ class UrgencyRules:
         searched = text.text
         for phrase in self.danger.ignore:  # same length, so positions and clauses hold
             searched = searched.replace(phrase, "_" * len(phrase))
-        signals = self._found(getattr(self, "_danger_index"), (),  # noqa: B009
+        signals = self._found(self._danger_index, (),
                               _Text(searched) if searched != text.text else text, [])
         score = sum(2 if signal in self.danger.strong else 1 for signal in signals)
         graded = _with_blocked(graded, blocked)
