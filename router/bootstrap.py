@@ -27,6 +27,7 @@ from router.persistence.outbox import OutboxRepository
 from router.persistence.tickets import TicketRepository
 from router.pipeline import IntakePipeline
 from router.settings import Settings
+from router.sla_timer import SlaTimer
 from router.streams import FaustPublisher, StreamApp, create_app
 from router.ticket_desk import TicketDesk
 from router.ticket_notices import TicketNotices
@@ -74,6 +75,7 @@ class Runtime:
     relay: OutboxRelay
     desk: TicketDesk
     api: FastAPI
+    timer: SlaTimer
 
 
 def default_database_path(settings: Settings) -> Path:
@@ -220,12 +222,18 @@ def build_runtime(components: Components) -> Runtime:
                         idle_poll_seconds=settings.outbox.poll_seconds)
     if settings.outbox.relay_enabled:
         components.handover.relay = relay
+    policy = components.config.sla.policy
     desk = TicketDesk(components.config.routing, components.classifier.categories,
-                      components.repository, handover=components.handover)
+                      components.repository, policy, handover=components.handover,
+                      observe=components.metrics.observe_changes)
+    timer = SlaTimer(components.repository, policy, components.metrics,
+                     handover=components.handover, batch_size=settings.sla.batch_size,
+                     poll_seconds=settings.sla.poll_seconds)
 
     async def submit(call_id: str, record: bytes) -> None:
         # Bounded like every send (faust's own producer waits up to 20 minutes).
         await stream.publisher.publish("call", [(call_id, record)])
 
     api = create_api(components, desk, submit, readiness_checks(components, stream), notices)
-    return Runtime(components=components, stream=stream, relay=relay, desk=desk, api=api)
+    return Runtime(components=components, stream=stream, relay=relay, desk=desk, api=api,
+                   timer=timer)

@@ -8,6 +8,7 @@ import csv
 import json
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from router.settings import Settings
@@ -44,6 +45,23 @@ def main(argv: list[str] | None = None) -> int:
                                  help="agents' category corrections as a training CSV")
     export.add_argument("--out", type=Path, required=True)
 
+    sla = commands.add_parser("sla", help="the SLA clocks' maths: deadlines and business time")
+    sla_commands = sla.add_subparsers(dest="sla_command", required=True)
+    deadline = sla_commands.add_parser(
+        "deadline", help="when a target runs out on a calendar (JSON with due_at)")
+    deadline.add_argument("--from", dest="start", required=True,
+                          help="ISO 8601 with a UTC offset, e.g. 2026-12-02T09:00+08:00")
+    deadline.add_argument("--target", required=True, help="Nm, Nh or Nd, e.g. 7d")
+    deadline.add_argument("--calendar", default="workdays",
+                          help="24x7, workdays or a calendar of sla.toml (default workdays)")
+    deadline.set_defaults(command="sla-deadline")
+    elapsed = sla_commands.add_parser(
+        "elapsed", help="a calendar's time between two moments (JSON with seconds)")
+    elapsed.add_argument("--from", dest="start", required=True)
+    elapsed.add_argument("--to", dest="end", required=True)
+    elapsed.add_argument("--calendar", default="workdays")
+    elapsed.set_defaults(command="sla-elapsed")
+
     from classifiers.cli import add_classifier_commands
 
     classifier_commands = add_classifier_commands(commands)
@@ -74,6 +92,32 @@ def _eval_calls(settings: Settings, args: argparse.Namespace) -> int:
     report = evaluate_calls(assessor, read_rows(args.data))
     json.dump(report, sys.stdout, ensure_ascii=False, indent=2)
     sys.stdout.write("\n")
+    return 0
+
+
+def _sla_deadline(settings: Settings, args: argparse.Namespace) -> int:
+    from router.sla_tools import deadline
+
+    return _print_or_refuse(lambda: deadline(settings.config_dir, args.start, args.target,
+                                             args.calendar))
+
+
+def _sla_elapsed(settings: Settings, args: argparse.Namespace) -> int:
+    from router.sla_tools import business_time
+
+    return _print_or_refuse(lambda: business_time(settings.config_dir, args.start, args.end,
+                                                  args.calendar))
+
+
+def _print_or_refuse(answer: Callable[[], dict[str, object]]) -> int:
+    from router.domain.errors import ConfigurationError
+
+    try:
+        found = answer()
+    except (ValueError, ConfigurationError) as exc:
+        print(f"hotline-router sla: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(found, ensure_ascii=False))
     return 0
 
 
@@ -142,7 +186,7 @@ def _export_corrections(settings: Settings, args: argparse.Namespace) -> int:
 _HANDLERS = {
     "worker": _worker, "demo": _demo, "replay": _replay, "health": _health,
     "migrate": _migrate, "unit-token": _unit_token, "export-corrections": _export_corrections,
-    "eval-calls": _eval_calls,
+    "eval-calls": _eval_calls, "sla-deadline": _sla_deadline, "sla-elapsed": _sla_elapsed,
 }
 
 if __name__ == "__main__":

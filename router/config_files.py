@@ -16,7 +16,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Annotated, Any, Literal, TypeVar, get_args
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar, get_args
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, ValidationError
 from pydantic_core import ErrorDetails
@@ -25,6 +25,9 @@ from router.domain.catalogue import FIRST_LEVEL_CATEGORIES, Catalogue, Catalogue
 from router.domain.errors import ConfigurationError
 from router.domain.hotlines import Hotline, HotlineKind, HotlineRegistry
 from router.domain.routing import Area, RoutingRule, RoutingTable, TriagePolicy, Unit, UnitKind
+
+if TYPE_CHECKING:
+    from router.sla_config import SlaConfig
 
 DEFAULT_CONFIG_DIR = Path(__file__).resolve().parents[1] / "config"
 
@@ -49,11 +52,11 @@ Text = Annotated[str, Strict(), AfterValidator(_not_blank)]
 Threshold = Annotated[float, Strict(), AfterValidator(_unit_interval)]
 
 
-class _Table(BaseModel):
+class ConfigTable(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class HotlineTable(_Table):
+class HotlineTable(ConfigTable):
     """A `[[hotline]]` of hotlines.toml."""
 
     code: Text
@@ -62,11 +65,11 @@ class HotlineTable(_Table):
     kind: HotlineKind
 
 
-class HotlinesFile(_Table):
+class HotlinesFile(ConfigTable):
     hotline: tuple[HotlineTable, ...] = Field(min_length=1)
 
 
-class UnitTable(_Table):
+class UnitTable(ConfigTable):
     """A `[[unit]]` of routing.toml."""
 
     code: Text
@@ -74,7 +77,7 @@ class UnitTable(_Table):
     kind: UnitKind
 
 
-class AreaTable(_Table):
+class AreaTable(ConfigTable):
     """An `[[area]]` of routing.toml."""
 
     code: Text
@@ -83,7 +86,7 @@ class AreaTable(_Table):
     government_unit: Text
 
 
-class RuleTable(_Table):
+class RuleTable(ConfigTable):
     """A `[[rule]]` of routing.toml; an empty or absent list matches anything."""
 
     id: Text
@@ -95,7 +98,7 @@ class RuleTable(_Table):
     description: Annotated[str, Strict()] = ""
 
 
-class TriageTable(_Table):
+class TriageTable(ConfigTable):
     """`[triage]` of routing.toml: the default threshold and per-category overrides."""
 
     default_threshold: Threshold
@@ -103,7 +106,7 @@ class TriageTable(_Table):
     min_content_words: Annotated[int, Strict(), Field(ge=0)] = 1
 
 
-class CatalogueItemTable(_Table):
+class CatalogueItemTable(ConfigTable):
     """An `[[item]]` of catalogue.toml."""
 
     id: Text
@@ -113,12 +116,12 @@ class CatalogueItemTable(_Table):
     terms: tuple[Text, ...] = Field(min_length=1)
 
 
-class CatalogueFile(_Table):
+class CatalogueFile(ConfigTable):
     version: Literal[1]
     item: tuple[CatalogueItemTable, ...] = ()
 
 
-class RoutingFile(_Table):
+class RoutingFile(ConfigTable):
     dispatcher_unit: Text
     no_transfer_back_hotlines: tuple[Text, ...] = ()
     emergency_units: dict[str, Text] = Field(default_factory=dict)
@@ -146,6 +149,7 @@ class RouterConfig:
     hotlines: HotlineRegistry
     routing: RoutingTable
     triage: TriageSettings
+    sla: SlaConfig
     catalogue: Catalogue = field(default_factory=Catalogue)
 
 
@@ -159,7 +163,7 @@ def triage_policy(config: RouterConfig, model_thresholds: Mapping[str, float]) -
 
 def load_router_config(config_dir: Path = DEFAULT_CONFIG_DIR,
                        categories: Collection[str] | None = None) -> RouterConfig:
-    """Hotlines, routing table and triage settings from `config_dir`.
+    """Hotlines, routing table, triage settings and SLA policy from `config_dir`.
 
     `categories` are the classifier's: when given, a rule or a triage override may name no
     other. Raises `ConfigurationError` listing every problem found.
@@ -167,10 +171,10 @@ def load_router_config(config_dir: Path = DEFAULT_CONFIG_DIR,
     hotlines_file, routing_file = config_dir / "hotlines.toml", config_dir / "routing.toml"
     catalogue_file = config_dir / "catalogue.toml"
     problems: list[str] = []
-    hotlines = _validate(HotlinesFile, hotlines_file, problems)
-    routing = _validate(RoutingFile, routing_file, problems)
+    hotlines = validate_file(HotlinesFile, hotlines_file, problems)
+    routing = validate_file(RoutingFile, routing_file, problems)
     # the catalogue is optional: without one, calls are routed by first-level category only
-    catalogue = (_validate(CatalogueFile, catalogue_file, problems)
+    catalogue = (validate_file(CatalogueFile, catalogue_file, problems)
                  if catalogue_file.exists() else CatalogueFile(version=1))
     if hotlines is None or routing is None or catalogue is None:
         raise ConfigurationError("\n".join(problems))
@@ -178,12 +182,16 @@ def load_router_config(config_dir: Path = DEFAULT_CONFIG_DIR,
     problems += _catalogue_problems(catalogue_file, catalogue, routing, categories)
     if problems:
         raise ConfigurationError("\n".join(problems))
+    # Imported here: sla_config builds on this module's checks.
+    from router.sla_config import load_sla_config
+
     return RouterConfig(
         hotlines=_registry(hotlines_file, hotlines),
         routing=_routing_table(routing_file, routing),
         triage=TriageSettings(routing.triage.default_threshold,
                               MappingProxyType(dict(routing.triage.thresholds)),
                               routing.triage.min_content_words),
+        sla=load_sla_config(config_dir / "sla.toml", categories),
         catalogue=Catalogue(
             CatalogueItem(item.id, item.path, item.category, item.unit,
                           tuple(normalise_term(term) for term in item.terms))
@@ -204,14 +212,14 @@ def _read(path: Path) -> dict[str, Any]:
 _File = TypeVar("_File", bound=BaseModel)
 
 
-def _validate(model: type[_File], path: Path, problems: list[str]) -> _File | None:
+def validate_file(model: type[_File], path: Path, problems: list[str]) -> _File | None:
     try:
         return model.model_validate(_read(path))
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
         locs = [error["loc"] for error in errors]
         problems += [
-            _line(path, error["loc"], _describe(model, error)) for error in errors
+            problem_line(path, error["loc"], _describe(model, error)) for error in errors
             # pydantic also calls a list of tables whose entries failed "too short":
             # the entries' own errors say what is wrong
             if not any(_inside(other, error["loc"]) for other in locs)
@@ -274,11 +282,11 @@ def _where(loc: Loc) -> str:
     return where or "(top level)"
 
 
-def _line(path: Path, loc: Loc, problem: str) -> str:
+def problem_line(path: Path, loc: Loc, problem: str) -> str:
     return f"{path}: {_where(loc)}: {problem}"
 
 
-class _References:
+class ReferenceCheck:
     """What entries name that does not exist, or codes used twice, each at file and field."""
 
     def __init__(self) -> None:
@@ -287,14 +295,14 @@ class _References:
     def known(self, path: Path, loc: Loc, value: str, known: Collection[str], what: str,
               hint: str = "") -> None:
         if value not in known:
-            self.problems.append(_line(path, loc, f"unknown {what} {value!r}{hint}"))
+            self.problems.append(problem_line(path, loc, f"unknown {what} {value!r}{hint}"))
 
     def unique(self, path: Path, table: str, field: str, values: Sequence[str]) -> None:
         first: dict[str, int] = {}
         for index, value in enumerate(values):
             if value in first:
                 also = f"{table}[{first[value]}]"
-                self.problems.append(_line(path, (table, index, field),
+                self.problems.append(problem_line(path, (table, index, field),
                                            f"{value!r} is used twice (also {also})"))
             first.setdefault(value, index)
 
@@ -305,7 +313,7 @@ def _reference_problems(hotlines_file: Path, hotlines: HotlinesFile, routing_fil
     # the settings (which import this module) should not pay for.
     from classifiers import Urgency
 
-    check = _References()
+    check = ReferenceCheck()
     units = {unit.code for unit in routing.unit}
     areas = {area.code for area in routing.area}
     lines = {hotline.code for hotline in hotlines.hotline}
@@ -356,7 +364,7 @@ def normalise_term(term: str) -> str:
 
 def _catalogue_problems(path: Path, catalogue: CatalogueFile, routing: RoutingFile,
                         categories: Collection[str] | None) -> list[str]:
-    check = _References()
+    check = ReferenceCheck()
     units = {unit.code for unit in routing.unit}
     check.unique(path, "item", "id", [item.id for item in catalogue.item])
     for i, item in enumerate(catalogue.item):

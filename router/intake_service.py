@@ -108,6 +108,7 @@ class IntakeService:
                  handover: Handover = lambda _messages: None,
                  normalise: Callable[[str], str] = lambda text: text) -> None:
         self._assessor = CallAssessor(config, classifier, urgency_rules, normalise)
+        self._sla = config.sla.policy
         self._repository = repository
         self._clock = clock
         self._handover = handover
@@ -131,7 +132,7 @@ class IntakeService:
         new_calls = [call for call_id, call in unique.items() if call_id not in existing]
         now = self._clock()
         classify_started = time.perf_counter()
-        changes = [self._ticket(call, assessment, now).open() for call, assessment in zip(
+        changes = [self._ticket(call, assessment, now).open(self._sla) for call, assessment in zip(
             new_calls, self.assess(new_calls), strict=True)]
         new_tickets = [change.ticket for change in changes]
         classify_seconds = time.perf_counter() - classify_started

@@ -6,7 +6,12 @@ never a ticket id, call id, phone number or text.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from router.domain.sla import ClockName, ClockPhase
+from router.domain.tickets import EventKind, TicketChange, TicketStatus
 
 # Stage latencies run from milliseconds (parsing) to tens of seconds (a database outage);
 # the client's default buckets would do, but these are chosen to split the 10 ms–1 s band.
@@ -17,6 +22,9 @@ _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0
 _DISPATCH_DELAY_BUCKETS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 1800.0, 3600.0,
                            7200.0, 14400.0, 43200.0, 86400.0)
 _BATCH_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
+# SLA clocks run from minutes (a sign-for) to weeks (a complex demand): 1 min … 30 days.
+_CLOCK_BUCKETS = (60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0, 28800.0, 86400.0,
+                  172800.0, 259200.0, 432000.0, 604800.0, 1296000.0, 2592000.0)
 
 
 class RouterMetrics:
@@ -67,6 +75,64 @@ class RouterMetrics:
         self.outbox_oldest_age = Gauge(
             "hotline_outbox_oldest_age_seconds",
             "Age of the oldest undelivered outbox entry (0 when there is none)", registry=r)
+        self.clock_business_seconds = Histogram(
+            "hotline_sla_clock_business_seconds",
+            "Business time an SLA clock ran before it stopped (on its calendar)",
+            ["clock", "department"], buckets=_CLOCK_BUCKETS, registry=r)
+        self.sla_warnings = Counter(
+            "hotline_sla_warnings_total", "SLA warnings (70/80/90 % of a target) crossed",
+            ["clock", "department", "level"], registry=r)
+        self.sla_breaches = Counter(
+            "hotline_sla_breaches_total", "SLA clocks that passed their due time",
+            ["clock", "department"], registry=r)
+        self.sla_escalations = Counter(
+            "hotline_sla_escalations_total",
+            "Escalations (督办): steps after a breach, and a dispatcher's own",
+            ["clock", "department", "level"], registry=r)
+        self.alarm_lag = Histogram(
+            "hotline_sla_alarm_lag_seconds",
+            "From the moment a clock crossed a level to the timer committing its event",
+            buckets=_LATENCY_BUCKETS, registry=r)
+        self.calendar_unknown_year = Gauge(
+            "hotline_sla_calendar_unknown_year",
+            "1 while a running deadline falls in a year without holiday data", ["year"],
+            registry=r)
+        self.open_tickets = Gauge(
+            "hotline_open_tickets", "Tickets not yet resolved, per unit holding them",
+            ["department"], registry=r)
+        self.open_overdue_tickets = Gauge(
+            "hotline_open_overdue_tickets",
+            "Unresolved tickets already past their resolution target", ["department"],
+            registry=r)
+        self.unit_rate = Gauge(
+            "hotline_unit_rate", "The three rates per unit over the configured period"
+            " (response, resolution, satisfaction; absent when nothing is counted)",
+            ["department", "rate"], registry=r)
         self.queue_pending = Gauge(
             "hotline_queue_pending", "Entries waiting or unacknowledged in a unit's queue",
             ["department"], registry=r)
+
+    def observe_changes(self, changes: Iterable[TicketChange]) -> None:
+        """Count the SLA events of committed changes and time the clocks they stopped."""
+        for change in changes:
+            ticket = change.ticket
+            for event in change.events:
+                detail = event.detail
+                if event.kind is EventKind.SLA_WARNING:
+                    self.sla_warnings.labels(detail["clock"], detail["unit"],
+                                             detail["level"]).inc()
+                elif event.kind is EventKind.SLA_BREACHED:
+                    self.sla_breaches.labels(detail["clock"], detail["unit"]).inc()
+                elif event.kind is EventKind.SLA_ESCALATED:
+                    self.sla_escalations.labels(detail["clock"], detail["unit"],
+                                                detail["level"]).inc()
+                elif event.kind is EventKind.ESCALATED:
+                    self.sla_escalations.labels("manual", ticket.unit,
+                                                f"escalation:{detail['level']}").inc()
+            returned = ticket.status in (TicketStatus.RETURNED, TicketStatus.AWAITING_RULING)
+            for clock in ticket.clocks:
+                if clock.phase is ClockPhase.STOPPED and clock.stopped_at == ticket.updated_at:
+                    unit = (ticket.returned_from if returned and clock.name in (
+                        ClockName.SIGN, ClockName.FIRST_RESPONSE) else None) or ticket.unit
+                    self.clock_business_seconds.labels(clock.name.value, unit).observe(
+                        clock.elapsed.total_seconds())

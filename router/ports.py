@@ -78,6 +78,21 @@ class TicketStore(NewTicketStore, Protocol):
         ...
 
 
+class DueTicketStore(Protocol):
+    """The due-time index of the SLA timer."""
+
+    def fire_due(self, now: datetime, limit: int,
+                 tick: Callable[[Ticket], TicketChange | None],
+                 messages: Callable[[Sequence[TicketChange]], Sequence[OutboxMessage]]
+                 ) -> list[TicketChange]:
+        """Take up to `limit` tickets whose next alarm is due by `now` (none that another
+        worker holds), save what `tick` makes of each with its events and messages, in one
+        transaction; returns the changes saved."""
+        ...
+
+    def next_alarm(self) -> datetime | None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class PendingMessage:
     """An outbox entry leased to this relay for delivery."""

@@ -90,6 +90,18 @@ class OutboxSettings(BaseSettings):
         1.0, gt=0, description="longest pause between looks when nothing woke the relay")
 
 
+class SlaSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HOTLINE_SLA_", frozen=True)
+
+    timer_enabled: bool = Field(
+        True, description="fire SLA warnings, breaches and escalations in this worker")
+    poll_seconds: float = Field(
+        0.5, gt=0, description="longest sleep between looks at the due-time index")
+    batch_size: int = Field(500, ge=1, description="due tickets taken per look")
+    metrics_refresh_seconds: float = Field(
+        60.0, gt=0, description="how often the rates and open-ticket gauges are recomputed")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HOTLINE_", frozen=True)
 
@@ -105,3 +117,4 @@ class Settings(BaseSettings):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     outbox: OutboxSettings = Field(default_factory=OutboxSettings)
+    sla: SlaSettings = Field(default_factory=SlaSettings)

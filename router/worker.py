@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import faust
@@ -16,7 +16,6 @@ from fastapi import FastAPI
 from router.access import MIN_SECRET_CHARS, is_strong_secret
 from router.bootstrap import build_components, build_runtime
 from router.embedded import embedded_services
-from router.outbox_relay import OutboxRelay
 from router.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -57,17 +56,18 @@ class ApiServer(mode.Service):
                 await asyncio.wait_for(self._task, 10)
 
 
-class RelayService(mode.Service):
-    """The outbox relay as a task of the worker, stopped with it."""
+class BackgroundTask(mode.Service):
+    """A loop of the worker (the outbox relay, the SLA timer), stopped with it."""
 
-    def __init__(self, relay: OutboxRelay, **kwargs: Any) -> None:
+    def __init__(self, what: str, run: Callable[[], Awaitable[None]], **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._relay = relay
+        self._what = what
+        self._run = run
         self._task: asyncio.Task[None] | None = None
 
     async def on_start(self) -> None:
-        self._task = asyncio.ensure_future(self._relay.run())
-        log.info("outbox relay running")
+        self._task = asyncio.ensure_future(self._run())
+        log.info("%s running", self._what)
 
     async def on_stop(self) -> None:
         if self._task is not None:
@@ -115,7 +115,9 @@ def run_worker(settings: Settings) -> None:
         services: list[mode.ServiceT] = [ApiServer(runtime.api, settings.api.host,
                                                    settings.api.port)]
         if settings.outbox.relay_enabled:
-            services.append(RelayService(runtime.relay))
+            services.append(BackgroundTask("outbox relay", runtime.relay.run))
+        if settings.sla.timer_enabled:
+            services.append(BackgroundTask("SLA timer", runtime.timer.run))
         worker = faust.Worker(runtime.stream.app, *services, loglevel=settings.log_level)
         try:
             worker.execute_from_commandline()

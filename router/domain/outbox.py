@@ -51,7 +51,14 @@ class OutboxMessage:
         return f"{self.message_id}:{delivery.destination.value}"
 
 
-_HANDED_OVER = frozenset({EventKind.CREATED, EventKind.DISPATCHED, EventKind.TRANSFERRED})
+# Events that put the ticket in a queue: a unit's, or the dispatchers' after a return.
+_HANDED_OVER = frozenset({EventKind.CREATED, EventKind.DISPATCHED, EventKind.TRANSFERRED,
+                          EventKind.RULED, EventKind.RETURNED, EventKind.REOPENED})
+# What of an event's detail the announcement carries: codes, counts and times, never the
+# notes, replies or reasons people typed (they may name the citizen).
+_ANNOUNCED_DETAIL = ("clock", "round", "level", "crossed_at", "due_at", "reason_code",
+                     "returns", "needs_ruling", "reached", "solved", "satisfaction", "into",
+                     "ticket_id", "reopens", "duplicates", "from_unit")
 
 
 def messages_for(changes: Sequence[TicketChange]) -> list[OutboxMessage]:
@@ -111,4 +118,5 @@ def event_payload(ticket: Ticket, event: TicketEvent) -> dict[str, Any]:
         "unit": ticket.unit, "status": ticket.status.value, "rule_id": ticket.rule_id,
         "received_at": ticket.received_at.isoformat(),
         "created_at": ticket.created_at.isoformat(),
+        "detail": {key: event.detail[key] for key in _ANNOUNCED_DETAIL if key in event.detail},
     }

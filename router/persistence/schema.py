@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     DateTime,
     Dialect,
@@ -78,8 +79,35 @@ tickets = Table(
     Column("claimed_by", String(128)),
     Column("claimed_at", UtcDateTime),
     Column("raw_payload", JSON, nullable=False),
+    # The life after intake (接诉即办) and its SLA clocks.
+    Column("clocks", JSON, nullable=False),  # [{name, round, due_at, elapsed_us, …}, …]
+    # The due-time index: when a running clock next crosses a warning, its breach or an
+    # escalation step. Only tickets with a running clock have one (a partial index).
+    Column("next_alarm_at", UtcDateTime),
+    Column("return_count", Integer, nullable=False),
+    Column("returned_from", String(64)),
+    Column("ruled_unit", String(64)),
+    Column("reopen_count", Integer, nullable=False),
+    Column("escalation_level", Integer, nullable=False),
+    Column("merged_into", String(40)),
+    Column("duplicate_count", Integer, nullable=False),
+    Column("suspended_from", String(32)),
+    Column("extension_request", JSON),
+    Column("first_contact_at", UtcDateTime),
+    Column("resolved_at", UtcDateTime),
+    Column("closed_at", UtcDateTime),
+    Column("callback_attempts", Integer, nullable=False),
+    # What the three rates count, kept as columns so a period's rates are one indexed query.
+    Column("responded_in_time", Boolean),
+    Column("solved", Boolean),
+    Column("satisfaction", String(32)),
+    Column("resolution_breached_at", UtcDateTime),
     Index("ix_tickets_unit_status", "unit", "status"),
     Index("ix_tickets_received_at", "received_at"),
+    Index("ix_tickets_created_at", "created_at"),
+    Index("ix_tickets_next_alarm_at", "next_alarm_at",
+          postgresql_where=Column("next_alarm_at").isnot(None),
+          sqlite_where=Column("next_alarm_at").isnot(None)),
 )
 
 # The audit trail: one row per domain event, one shape for every kind.

@@ -13,13 +13,29 @@ from sqlalchemy.dialects import postgresql, sqlite
 from router.domain.errors import ConcurrentChange
 from router.domain.outbox import OutboxMessage
 from router.domain.routing import Disposition
-from router.domain.tickets import EventKind, Ticket, TicketChange, TicketEvent, TicketStatus
+from router.domain.sla import Clock, ClockName, ClockPhase
+from router.domain.tickets import (
+    EventKind,
+    ExtensionRequest,
+    Satisfaction,
+    Ticket,
+    TicketChange,
+    TicketEvent,
+    TicketStatus,
+)
 from router.persistence.errors import database_errors_as_transient
 from router.persistence.schema import outbox, ticket_events, tickets
 
 # Columns a change may move; the rest are fixed when the ticket is created.
 _MUTABLE = ("version", "updated_at", "category", "urgency", "emergency_service", "disposition",
-            "unit", "rule_id", "route_reason", "status", "claimed_by", "claimed_at")
+            "unit", "rule_id", "route_reason", "status", "claimed_by", "claimed_at", "clocks",
+            "next_alarm_at", "return_count", "returned_from", "ruled_unit", "reopen_count",
+            "escalation_level", "merged_into", "duplicate_count", "suspended_from",
+            "extension_request", "first_contact_at", "resolved_at", "closed_at",
+            "callback_attempts", "responded_in_time", "solved", "satisfaction",
+            "resolution_breached_at")
+
+Tick = Callable[[Ticket], TicketChange | None]
 
 
 class TicketRepository:
@@ -76,16 +92,51 @@ class TicketRepository:
             return
         with database_errors_as_transient(), self._engine.begin() as connection:
             for change in changes:
-                values = _row(change.ticket)
-                params = {f"b_{name}": values[name] for name in _MUTABLE}
-                params |= {"b_ticket_id": change.ticket.ticket_id,
-                           "b_expected_version": change.expected_version}
-                if connection.execute(self._update, params).rowcount != 1:
+                if not self._apply(connection, change):
                     # Rolls back every change of this call, and writes no event or message.
                     raise ConcurrentChange(
                         f"ticket {change.ticket.ticket_id} was changed by someone else",
                         current=self._status(connection, change.ticket.ticket_id))
             self._append(connection, changes, messages)
+
+    def _apply(self, connection: Connection, change: TicketChange) -> bool:
+        values = _row(change.ticket)
+        params = {f"b_{name}": values[name] for name in _MUTABLE}
+        params |= {"b_ticket_id": change.ticket.ticket_id,
+                   "b_expected_version": change.expected_version}
+        return bool(connection.execute(self._update, params).rowcount == 1)
+
+    def fire_due(self, now: datetime, limit: int, tick: Tick,
+                 messages: Callable[[Sequence[TicketChange]], Sequence[OutboxMessage]]
+                 ) -> list[TicketChange]:
+        """The tickets whose next alarm is due by `now`, oldest first, each changed by
+        `tick` and saved with its events and outbox entries, all in one transaction.
+
+        On PostgreSQL the rows are taken FOR UPDATE SKIP LOCKED, so workers polling at once
+        share the due tickets without waiting on each other; the partial index on
+        `next_alarm_at` makes the look cost O(due), whatever the number of open tickets. A
+        ticket someone changed meanwhile (the version check) is left for the next look.
+        """
+        query = (select(tickets).where(tickets.c.next_alarm_at.isnot(None),
+                                       tickets.c.next_alarm_at <= now)
+                 .order_by(tickets.c.next_alarm_at).limit(limit))
+        if self._engine.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        with database_errors_as_transient(), self._engine.begin() as connection:
+            due = [ticket_from_row(row._mapping) for row in connection.execute(query)]
+            changes = [c for c in map(tick, due) if c is not None]
+            applied = [c for c in changes if self._apply(connection, c)]
+            self._append(connection, applied, messages(applied))
+        return applied
+
+    def next_alarm(self) -> datetime | None:
+        """The earliest alarm of all tickets (the index's first entry)."""
+        with database_errors_as_transient(), self._engine.connect() as connection:
+            found: datetime | None = connection.execute(
+                select(func.min(tickets.c.next_alarm_at))).scalar()
+        if found is not None and found.tzinfo is None:  # SQLite's aggregate skips the type
+            found = found.replace(tzinfo=UTC)
+        return found
 
     def _append(self, connection: Connection, changes: Sequence[TicketChange],
                 messages: Sequence[OutboxMessage]) -> None:
@@ -159,6 +210,18 @@ def _row(ticket: Ticket) -> dict[str, Any]:
         "status": ticket.status.value, "override_agent_id": ticket.override_agent_id,
         "claimed_by": ticket.claimed_by, "claimed_at": ticket.claimed_at,
         "raw_payload": dict(ticket.raw_payload),
+        "clocks": [clock_document(c) for c in ticket.clocks],
+        "next_alarm_at": ticket.next_alarm_at, "return_count": ticket.return_count,
+        "returned_from": ticket.returned_from, "ruled_unit": ticket.ruled_unit,
+        "reopen_count": ticket.reopen_count, "escalation_level": ticket.escalation_level,
+        "merged_into": ticket.merged_into, "duplicate_count": ticket.duplicate_count,
+        "suspended_from": ticket.suspended_from.value if ticket.suspended_from else None,
+        "extension_request": _extension_document(ticket.extension_request),
+        "first_contact_at": ticket.first_contact_at, "resolved_at": ticket.resolved_at,
+        "closed_at": ticket.closed_at, "callback_attempts": ticket.callback_attempts,
+        "responded_in_time": ticket.responded_in_time, "solved": ticket.solved,
+        "satisfaction": ticket.satisfaction.value if ticket.satisfaction else None,
+        "resolution_breached_at": ticket.resolution_breached_at,
     }
 
 
@@ -175,7 +238,69 @@ def ticket_from_row(row: Mapping[str, Any] | RowMapping) -> Ticket:
         override_agent_id=row["override_agent_id"], raw_payload=row["raw_payload"],
         claimed_by=row["claimed_by"], claimed_at=row["claimed_at"],
         updated_at=row["updated_at"], version=row["version"],
+        clocks=tuple(clock_from(doc) for doc in row["clocks"] or ()),
+        next_alarm_at=row["next_alarm_at"], return_count=row["return_count"],
+        returned_from=row["returned_from"], ruled_unit=row["ruled_unit"],
+        reopen_count=row["reopen_count"], escalation_level=row["escalation_level"],
+        merged_into=row["merged_into"], duplicate_count=row["duplicate_count"],
+        suspended_from=TicketStatus(row["suspended_from"]) if row["suspended_from"] else None,
+        extension_request=_extension_from(row["extension_request"]),
+        first_contact_at=row["first_contact_at"], resolved_at=row["resolved_at"],
+        closed_at=row["closed_at"], callback_attempts=row["callback_attempts"],
+        responded_in_time=row["responded_in_time"], solved=row["solved"],
+        satisfaction=Satisfaction(row["satisfaction"]) if row["satisfaction"] else None,
     )
+
+
+def _time(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat() if moment else None
+
+
+def _parsed(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def _micros(span: timedelta) -> int:
+    return span // timedelta(microseconds=1)
+
+
+def clock_document(clock: Clock) -> dict[str, Any]:
+    """A clock as JSON: times in UTC ISO 8601, spans in whole microseconds (exact)."""
+    return {"name": clock.name.value, "calendar": clock.calendar, "round": clock.round,
+            "started_at": _time(clock.started_at), "target_us": _micros(clock.target),
+            "due_at": _time(clock.due_at), "original_due_at": _time(clock.original_due_at),
+            "phase": clock.phase.value, "elapsed_us": _micros(clock.elapsed),
+            "running_since": _time(clock.running_since),
+            "breached_at": _time(clock.breached_at), "stopped_at": _time(clock.stopped_at),
+            "crossed": list(clock.crossed)}
+
+
+def clock_from(doc: Mapping[str, Any]) -> Clock:
+    started = datetime.fromisoformat(doc["started_at"])
+    original = datetime.fromisoformat(doc["original_due_at"])
+    return Clock(name=ClockName(doc["name"]), calendar=doc["calendar"], round=doc["round"],
+                 started_at=started, target=timedelta(microseconds=doc["target_us"]),
+                 due_at=_parsed(doc["due_at"]), original_due_at=original,
+                 phase=ClockPhase(doc["phase"]),
+                 elapsed=timedelta(microseconds=doc["elapsed_us"]),
+                 running_since=_parsed(doc["running_since"]),
+                 breached_at=_parsed(doc["breached_at"]), stopped_at=_parsed(doc["stopped_at"]),
+                 crossed=tuple(doc["crossed"]))
+
+
+def _extension_document(request: ExtensionRequest | None) -> dict[str, Any] | None:
+    if request is None:
+        return None
+    return {"reason": request.reason, "due_at": _time(request.due_at),
+            "requested_by": request.requested_by, "requested_at": _time(request.requested_at)}
+
+
+def _extension_from(doc: Mapping[str, Any] | None) -> ExtensionRequest | None:
+    if not doc:
+        return None
+    return ExtensionRequest(reason=doc["reason"], due_at=datetime.fromisoformat(doc["due_at"]),
+                            requested_by=doc["requested_by"],
+                            requested_at=datetime.fromisoformat(doc["requested_at"]))
 
 
 def _event_row(event: TicketEvent) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from router.persistence.outbox import OutboxRepository
 from router.persistence.schema import metadata
 from router.persistence.tickets import TicketRepository
 from tests.conftest import Services
+from tests.policy import POLICY
 
 pytestmark = pytest.mark.integration
 CST = timezone(timedelta(hours=8))
@@ -63,7 +64,7 @@ def ticket(call_id: str, unit: str = "transport",
 
 
 def create(repository: TicketRepository, *tickets: Ticket) -> set[str]:
-    changes = [t.open() for t in tickets]
+    changes = [t.open(POLICY) for t in tickets]
     return repository.create(changes, messages_for(changes))
 
 
@@ -137,9 +138,9 @@ def test_a_change_saved_from_a_stale_version_is_refused_and_writes_nothing(
     call_id = f"{services.run_id}-{engine.dialect.name}-stale"
     create(repository, ticket(call_id, unit="dispatch-center", disposition=Disposition.TRIAGE))
     loaded = repository.find_by_call_ids([call_id])[call_id]
-    first = loaded.dispatch_manually(TRANSPORT, None, "D1", NOW)
+    first = loaded.dispatch_manually(TRANSPORT, None, "D1", NOW, POLICY)
     second = loaded.dispatch_manually(Unit("education", "市教育局", UnitKind.DEPARTMENT),
-                                      None, "D2", NOW)
+                                      None, "D2", NOW, POLICY)
     save(repository, first)
     with pytest.raises(ConcurrentChange) as refused:
         save(repository, second)
