@@ -39,6 +39,18 @@ def _duration(value: str) -> str:
     return value
 
 
+def _whole_percent(value: float) -> float:
+    if abs(value * 100 - round(value * 100)) > 1e-6:
+        raise ValueError("must be a whole percentage of the target, e.g. 0.7 or 0.85")
+    return value
+
+
+def _distinct_fractions(values: tuple[float, ...]) -> tuple[float, ...]:
+    if len({round(v * 100) for v in values}) != len(values):
+        raise ValueError("each warning fraction may appear once")
+    return tuple(sorted(values))
+
+
 def _clock_time(value: str) -> str:
     if value != "24:00":
         time.fromisoformat(value)
@@ -47,7 +59,8 @@ def _clock_time(value: str) -> str:
 
 Duration = Annotated[str, Strict(), AfterValidator(_duration)]
 ClockTime = Annotated[str, Strict(), AfterValidator(_clock_time)]
-Fraction = Annotated[float, Strict(), Field(gt=0, lt=1)]
+Fraction = Annotated[float, Strict(), Field(gt=0, lt=1), AfterValidator(_whole_percent)]
+Fractions = Annotated[tuple[Fraction, ...], AfterValidator(_distinct_fractions)]
 
 
 class TargetTable(ConfigTable):
@@ -62,7 +75,7 @@ class ClockTable(ConfigTable):
     target: Duration
     targets: tuple[TargetTable, ...] = ()
     pausable: bool = False
-    warn_at: tuple[Fraction, ...] | None = None
+    warn_at: Fractions | None = None
     escalate_after: tuple[Duration, ...] = ()
 
 
@@ -91,7 +104,7 @@ class SlaFile(ConfigTable):
     version: Literal[1]
     max_returns: Annotated[int, Strict(), Field(ge=1)] = 2
     callback_attempts: Annotated[int, Strict(), Field(ge=1)] = 3
-    warn_at: tuple[Fraction, ...] = (0.7, 0.8, 0.9)
+    warn_at: Fractions = (0.7, 0.8, 0.9)
     calendars: dict[str, CalendarTable] = Field(default_factory=dict)
     holidays: HolidaysTable = Field(default_factory=HolidaysTable)
     clocks: dict[ClockName, ClockTable]

@@ -68,6 +68,16 @@ class ClockPolicy:
     warn_at: tuple[float, ...] = (0.7, 0.8, 0.9)  # fractions of the target, ascending
     escalate_after: tuple[timedelta, ...] = ()  # calendar time after the breach, ascending
 
+    def __post_init__(self) -> None:
+        # A level is named by its whole percentage: two fractions of one name would be one
+        # level crossed twice.
+        percents = [f * 100 for f in self.warn_at]
+        whole = [round(p) for p in percents]
+        if (any(not 0 < p < 100 or abs(p - round(p)) > 1e-6 for p in percents)
+                or whole != sorted(set(whole))):
+            raise ValueError(f"clock {self.name}: warnings must be distinct whole percentages"
+                             f" of the target, ascending, e.g. 0.7, 0.8, 0.9; not {self.warn_at}")
+
     def target_for(self, urgency: str, category: str) -> tuple[timedelta, str]:
         """The target and calendar name of this clock for a ticket; the first rule wins."""
         for rule in self.rules:
