@@ -1,11 +1,13 @@
 """Access tokens: signed, expiring credentials naming a unit (and, optionally, the person).
 
 A token is a JWT (PyJWT, HS256) with the unit (`unit`), the person it was issued to (`sub`,
-optional), its issue and expiry times, and in its header the id of the key that signed it
-(`kid`). Rotation: the worker signs with HOTLINE_API_UNIT_TOKEN_SECRET and still accepts the
-secrets listed in HOTLINE_API_PREVIOUS_TOKEN_SECRETS, so tokens issued before a change stay
-valid until they expire; dropping a secret from that list revokes every token it signed.
-`hotline-router unit-token UNIT [--person ID] [--ttl SECONDS]` prints one.
+optional), its role (`role`: "staff" works for its unit, the default; "manager" reads every
+unit's tickets, queues and rates and changes nothing), its issue and expiry times, and in
+its header the id of the key that signed it (`kid`). Rotation: the worker signs with
+HOTLINE_API_UNIT_TOKEN_SECRET and still accepts the secrets listed in
+HOTLINE_API_PREVIOUS_TOKEN_SECRETS, so tokens issued before a change stay valid until they
+expire; dropping a secret from that list revokes every token it signed.
+`hotline-router unit-token UNIT [--person ID] [--role manager] [--ttl SECONDS]` prints one.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import hashlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 
 import jwt
 
@@ -34,11 +37,21 @@ def key_id(secret: str) -> str:
     return hashlib.sha256(f"kid:{secret}".encode()).hexdigest()[:12]
 
 
+class Role(StrEnum):
+    STAFF = "staff"  # works its unit's tickets (the centre's staff: the dispatchers' desk)
+    MANAGER = "manager"  # reads everything, changes nothing
+
+
 @dataclass(frozen=True, slots=True)
 class Credential:
     unit: str
     person: str | None  # who it was issued to, for the audit trail; None: the unit itself
     expires_at: float  # Unix seconds
+    role: Role = Role.STAFF
+
+    @property
+    def is_manager(self) -> bool:
+        return self.role is Role.MANAGER
 
 
 class UnitTokens:
@@ -50,14 +63,16 @@ class UnitTokens:
         self._ttl_seconds = ttl_seconds
         self._clock = clock
 
-    def issue(self, unit: str, person: str | None = None, ttl_seconds: float | None = None
-              ) -> str:
+    def issue(self, unit: str, person: str | None = None, ttl_seconds: float | None = None,
+              role: Role = Role.STAFF) -> str:
         now = self._clock()
         claims: dict[str, object] = {
             "unit": unit, "aud": _AUDIENCE, "iat": int(now),
             "exp": int(now + (ttl_seconds if ttl_seconds is not None else self._ttl_seconds))}
         if person:
             claims["sub"] = person
+        if role is not Role.STAFF:
+            claims["role"] = role.value
         kid, secret = self._signing
         return jwt.encode(claims, secret, algorithm=_ALGORITHM, headers={"kid": kid})
 
@@ -79,7 +94,11 @@ class UnitTokens:
         unit, person = claims.get("unit"), claims.get("sub")
         if not isinstance(unit, str) or (person is not None and not isinstance(person, str)):
             return None
-        return Credential(unit=unit, person=person, expires_at=float(claims["exp"]))
+        try:
+            role = Role(claims.get("role", Role.STAFF.value))
+        except ValueError:
+            return None
+        return Credential(unit=unit, person=person, expires_at=float(claims["exp"]), role=role)
 
     def unit_of(self, token: str) -> str | None:
         """The unit a token belongs to, or None when it is not a valid token."""

@@ -38,6 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("unit")
     token.add_argument("--person", default=None,
                        help="the staff member it is for (recorded as the actor of their actions)")
+    token.add_argument("--role", choices=["staff", "manager"], default="staff",
+                       help="manager: reads every unit's tickets, queues and rates, changes"
+                            " nothing")
     token.add_argument("--ttl", type=float, default=None,
                        help="seconds it stays valid (default HOTLINE_API_TOKEN_TTL_SECONDS)")
 
@@ -162,9 +165,11 @@ def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
 
 
 def _unit_token(settings: Settings, args: argparse.Namespace) -> int:
+    from router.access import Role
     from router.bootstrap import unit_tokens
 
-    print(unit_tokens(settings).issue(args.unit, person=args.person, ttl_seconds=args.ttl))
+    print(unit_tokens(settings).issue(args.unit, person=args.person, ttl_seconds=args.ttl,
+                                      role=Role(args.role)))
     return 0
 
 

@@ -13,14 +13,13 @@ from fastapi import APIRouter, HTTPException, Response, status
 
 from connectors.exceptions import MalformedCallRecord
 from connectors.intake.json_calls import parse_call_document
-from router.api.context import ApiContext, Caller, Context, require_centre
+from router.api.context import ApiContext, Caller, Context, require_centre, shown
 from router.api.schemas import (
     Alternative,
     CallAccepted,
     CallIn,
     SuggestionIn,
     SuggestionOut,
-    ticket_out,
 )
 from router.domain.calls import CallRecord
 from router.domain.errors import TransientFailure
@@ -71,7 +70,7 @@ async def create_call(body: CallIn, caller: Caller, ctx: Context, response: Resp
         call.call_id)
     if known is not None:  # a retry gets its ticket; another call with the id is refused
         _refuse_a_different_call(known, call)
-        return CallAccepted(call_id=call.call_id, state="ticketed", ticket=ticket_out(known))
+        return CallAccepted(call_id=call.call_id, state="ticketed", ticket=shown(ctx, known))
     notice = ctx.notices.expect(call.call_id)
     try:
         try:
@@ -91,7 +90,7 @@ async def create_call(body: CallIn, caller: Caller, ctx: Context, response: Resp
         response.headers["Location"] = f"/api/v1/calls/{call.call_id}"
         return CallAccepted(call_id=call.call_id, state="accepted")
     _refuse_a_different_call(ticket, call)  # another call took the id meanwhile
-    return CallAccepted(call_id=call.call_id, state="ticketed", ticket=ticket_out(ticket))
+    return CallAccepted(call_id=call.call_id, state="ticketed", ticket=shown(ctx, ticket))
 
 
 def _parse(ctx: ApiContext, document: dict[str, Any]) -> CallRecord:
@@ -119,7 +118,7 @@ async def get_call(call_id: str, caller: Caller, ctx: Context) -> CallAccepted:
     ticket = await wait_for_ticket(ctx.components.repository, call_id, 0)
     if ticket is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no ticket for this call (yet)")
-    return CallAccepted(call_id=call_id, state="ticketed", ticket=ticket_out(ticket))
+    return CallAccepted(call_id=call_id, state="ticketed", ticket=shown(ctx, ticket))
 
 
 async def wait_for_ticket(store: TicketStore, call_id: str, wait_seconds: float,

@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Annotated
 from fastapi import Depends, Header, HTTPException, Request, status
 
 from router.access import Credential
-from router.domain.errors import InvalidTransition
+from router.api.schemas import TicketOut, ticket_out
+from router.domain.errors import InvalidTransition, NotYourTicket
+from router.domain.tickets import Ticket
 from router.ticket_notices import TicketNotices
 
 if TYPE_CHECKING:
@@ -49,10 +51,6 @@ def credential(request: Request,
     return found
 
 
-def caller_unit(found: Annotated[Credential, Depends(credential)]) -> str:
-    return found.unit
-
-
 def actor(found: Credential, named_in_body: str | None, what: str) -> str:
     """Who did it, for the audit trail: the person the token was issued to; a token of the
     unit as a whole must name them in the body instead."""
@@ -65,25 +63,63 @@ def actor(found: Credential, named_in_body: str | None, what: str) -> str:
 
 
 Context = Annotated[ApiContext, Depends(context)]
-Caller = Annotated[str, Depends(caller_unit)]
-Holder = Annotated[Credential, Depends(credential)]
+Caller = Annotated[Credential, Depends(credential)]
+Holder = Caller
 
 
-def require_centre(ctx: ApiContext, caller: str) -> None:
-    if caller != ctx.centre:
+def is_centre(ctx: ApiContext, caller: Credential) -> bool:
+    return caller.unit == ctx.centre and not caller.is_manager
+
+
+def require_centre(ctx: ApiContext, caller: Credential) -> None:
+    """The dispatch centre's staff (agents and dispatchers) only: managers read, never act."""
+    if not is_centre(ctx, caller):
         raise HTTPException(status.HTTP_403_FORBIDDEN, "only the dispatch centre may do this")
 
 
-def require_unit(ctx: ApiContext, caller: str, unit: str, *, to_work: bool = False) -> None:
-    """The caller may look at this unit's queue (the unit, or the centre), or with `to_work`
-    sign for and acknowledge its tickets (the unit alone)."""
+def require_reader(ctx: ApiContext, caller: Credential) -> None:
+    """Who may read across units: the dispatch centre and managers."""
+    if not (is_centre(ctx, caller) or caller.is_manager):
+        raise HTTPException(status.HTTP_403_FORBIDDEN,
+                            "only the dispatch centre and managers see every unit")
+
+
+def require_unit(ctx: ApiContext, caller: Credential, unit: str, *, to_work: bool = False
+                 ) -> None:
+    """The caller may look at this unit's queue (the unit, the centre, a manager), or with
+    `to_work` sign for, acknowledge and work its tickets (the unit's staff alone)."""
     if unit not in ctx.components.config.routing.units:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no unit {unit!r}")
-    allowed = (unit,) if to_work else (unit, ctx.centre)
-    if caller not in allowed:
+    if to_work:
+        allowed = caller.unit == unit and not caller.is_manager
+    else:
+        allowed = caller.unit == unit or is_centre(ctx, caller) or caller.is_manager
+    if not allowed:
         raise HTTPException(status.HTTP_403_FORBIDDEN,
                             "only the unit itself works its queue" if to_work
                             else "a unit sees only its own queue")
+
+
+def shown(ctx: ApiContext, ticket: Ticket) -> TicketOut:
+    """A ticket as the API shows it, its clocks as they stand now."""
+    return ticket_out(ticket, ctx.components.config.sla.policy)
+
+
+async def changed(ctx: ApiContext, action: Awaitable[Ticket]) -> TicketOut:
+    """The ticket after a desk action, or the HTTP answer to why it could not be done."""
+    from router.ticket_desk import UnknownTarget, UnknownTicket
+
+    try:
+        ticket = await action
+    except UnknownTicket as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    except UnknownTarget as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+    except NotYourTicket as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from None
+    except InvalidTransition as exc:
+        raise conflict(exc) from None
+    return shown(ctx, ticket)
 
 
 def conflict(exc: InvalidTransition) -> HTTPException:

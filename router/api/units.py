@@ -1,4 +1,8 @@
-"""The responsible units (承办单位): each sees and works its own queue only."""
+"""The responsible units (承办单位): each sees and works its own queue and tickets only.
+Signing for comes with a claim from the queue; then contact, resolve, ask for an extension,
+return to the dispatchers, suspend and resume, each on a ticket the unit holds (403 for
+another unit's). The actor recorded is the person the token names, never the body's word
+when the token names one."""
 
 from __future__ import annotations
 
@@ -7,8 +11,20 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from router.api.context import Caller, Context, Holder, actor, require_unit
-from router.api.schemas import AckIn, ClaimedTicket, ClaimIn, QueueOut, ticket_out
+from router.api.context import Caller, Context, Holder, actor, changed, require_unit, shown
+from router.api.schemas import (
+    AckIn,
+    ClaimedTicket,
+    ClaimIn,
+    ContactIn,
+    ExtensionIn,
+    QueueOut,
+    ResolveIn,
+    ResumeIn,
+    ReturnIn,
+    SuspendIn,
+    TicketOut,
+)
 
 router = APIRouter(prefix="/api/v1/units", tags=["units"])
 
@@ -36,14 +52,14 @@ async def claim(unit: str, body: ClaimIn, holder: Holder, ctx: Context
                 ) -> list[ClaimedTicket]:
     """签收: take the next tickets from the unit's queue; they stay pending until acked.
     An entry whose ticket is no longer this unit's comes back without the ticket."""
-    require_unit(ctx, holder.unit, unit, to_work=True)
+    require_unit(ctx, holder, unit, to_work=True)
     consumer = actor(holder, body.consumer, "consumer")
     entries = await asyncio.to_thread(ctx.components.queues.claim, unit, consumer,
                                       body.count, body.reclaim_idle_seconds)
     signed = await ctx.desk.sign_for(unit, consumer,
                                      [(e.entry_id, e.ticket_id) for e in entries])
     return [ClaimedTicket(entry_id=s.entry_id,
-                          ticket=ticket_out(s.ticket) if s.ticket else None) for s in signed]
+                          ticket=shown(ctx, s.ticket) if s.ticket else None) for s in signed]
 
 
 @router.post("/{unit}/acks")
@@ -52,3 +68,72 @@ async def acknowledge(unit: str, body: AckIn, caller: Caller, ctx: Context) -> d
     require_unit(ctx, caller, unit, to_work=True)
     return {"acknowledged": await asyncio.to_thread(ctx.components.queues.acknowledge, unit,
                                                     body.entry_ids)}
+
+
+_ANSWERS: dict[int | str, dict[str, str]] = {
+    403: {"description": "not this unit's staff, or not this unit's ticket"},
+    404: {"description": "no such unit or ticket"},
+    409: {"description": "the ticket's state does not allow it (the body has its status)"},
+}
+
+
+@router.post("/{unit}/tickets/{ticket_id}/contact", response_model=TicketOut,
+             responses=_ANSWERS)
+async def contact(unit: str, ticket_id: str, body: ContactIn, caller: Caller, ctx: Context
+                  ) -> TicketOut:
+    """The unit reached the citizen: the first contact stops the first-response clock."""
+    require_unit(ctx, caller, unit, to_work=True)
+    who = actor(caller, body.actor_id, "actor_id")
+    return await changed(ctx, ctx.desk.contact(unit, ticket_id, who, body.note))
+
+
+@router.post("/{unit}/tickets/{ticket_id}/resolve", response_model=TicketOut,
+             responses=_ANSWERS)
+async def resolve(unit: str, ticket_id: str, body: ResolveIn, caller: Caller, ctx: Context
+                  ) -> TicketOut:
+    """办结, with the reply given to the citizen; the centre's callback clock starts."""
+    require_unit(ctx, caller, unit, to_work=True)
+    who = actor(caller, body.actor_id, "actor_id")
+    return await changed(ctx, ctx.desk.resolve(unit, ticket_id, who, body.reply))
+
+
+@router.post("/{unit}/tickets/{ticket_id}/extension-request", response_model=TicketOut,
+             responses=_ANSWERS)
+async def request_extension(unit: str, ticket_id: str, body: ExtensionIn, caller: Caller,
+                            ctx: Context) -> TicketOut:
+    """延期: ask the centre for a later resolution due time, before the current one passes."""
+    require_unit(ctx, caller, unit, to_work=True)
+    who = actor(caller, body.actor_id, "actor_id")
+    return await changed(ctx, ctx.desk.request_extension(unit, ticket_id, who, body.reason,
+                                                         body.due_at))
+
+
+@router.post("/{unit}/tickets/{ticket_id}/return", response_model=TicketOut,
+             responses=_ANSWERS)
+async def return_ticket(unit: str, ticket_id: str, body: ReturnIn, caller: Caller,
+                        ctx: Context) -> TicketOut:
+    """退单: back to the dispatchers with a reason code; after the returns allowed the ticket
+    waits for the centre's ruling (审定)."""
+    require_unit(ctx, caller, unit, to_work=True)
+    who = actor(caller, body.actor_id, "actor_id")
+    return await changed(ctx, ctx.desk.return_ticket(unit, ticket_id, who, body.reason_code,
+                                                     body.text))
+
+
+@router.post("/{unit}/tickets/{ticket_id}/suspend", response_model=TicketOut,
+             responses=_ANSWERS)
+async def suspend(unit: str, ticket_id: str, body: SuspendIn, caller: Caller, ctx: Context
+                  ) -> TicketOut:
+    """挂起: waiting for the citizen; the resolution and first-response clocks pause."""
+    require_unit(ctx, caller, unit, to_work=True)
+    who = actor(caller, body.actor_id, "actor_id")
+    return await changed(ctx, ctx.desk.suspend(unit, ticket_id, who, body.reason))
+
+
+@router.post("/{unit}/tickets/{ticket_id}/resume", response_model=TicketOut,
+             responses=_ANSWERS)
+async def resume(unit: str, ticket_id: str, body: ResumeIn, caller: Caller, ctx: Context
+                 ) -> TicketOut:
+    require_unit(ctx, caller, unit, to_work=True)
+    who = actor(caller, body.actor_id, "actor_id")
+    return await changed(ctx, ctx.desk.resume(unit, ticket_id, who))
