@@ -93,6 +93,9 @@ class RouterMetrics:
             "hotline_sla_alarm_lag_seconds",
             "From the moment a clock crossed a level to the timer committing its event",
             buckets=_LATENCY_BUCKETS, registry=r)
+        self.timer_failures = Counter(
+            "hotline_sla_timer_failures_total",
+            "Looks at the due-time index that failed (retried with backoff)", registry=r)
         self.calendar_unknown_year = Gauge(
             "hotline_sla_calendar_unknown_year",
             "1 while a running deadline falls in a year without holiday data", ["year"],

@@ -85,4 +85,9 @@ class SlaTimer:
             except TransientFailure as exc:
                 log.warning("SLA timer: %s; looking again in %.1f s", exc, backoff)
                 wait, backoff = backoff, min(backoff * 2, 30.0)
+            except Exception:
+                # Never let the loop die while the worker looks alive: log, count, go on.
+                log.exception("SLA timer: a look failed; looking again in %.1f s", backoff)
+                self._metrics.timer_failures.inc()
+                wait, backoff = backoff, min(backoff * 2, 30.0)
             await asyncio.sleep(wait)

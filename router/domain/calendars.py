@@ -166,10 +166,11 @@ def _require_aware(moment: datetime) -> None:
 
 def parse_duration(text: str) -> timedelta:
     """`30m`, `2h` or `7d` (minutes, hours, days of the calendar's time); a whole number,
-    at least 1."""
-    units = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": _DAY}
+    at least 1. Seconds (`90s`) serve drills and demos."""
+    units = {"s": timedelta(seconds=1), "m": timedelta(minutes=1), "h": timedelta(hours=1),
+             "d": _DAY}
     value, unit = text.strip()[:-1], text.strip()[-1:]
     if unit not in units or not (value.isascii() and value.isdigit()) or int(value) < 1:
-        raise ValueError(f"{text!r} is not a duration: write a whole number and m, h or d,"
-                         " e.g. 30m, 2h, 7d")
+        raise ValueError(f"{text!r} is not a duration: write a whole number and m, h or d"
+                         " (or s), e.g. 30m, 2h, 7d")
     return int(value) * units[unit]

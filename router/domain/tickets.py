@@ -18,7 +18,7 @@ import dataclasses
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -67,8 +67,8 @@ _ALLOWED: dict[TicketStatus, frozenset[TicketStatus]] = {
     TicketStatus.CONTACTED: frozenset(
         {TicketStatus.RESOLVED, TicketStatus.SUSPENDED, TicketStatus.RETURNED,
          TicketStatus.AWAITING_RULING, TicketStatus.MERGED}),
-    TicketStatus.SUSPENDED: frozenset(
-        {TicketStatus.CLAIMED, TicketStatus.CONTACTED, TicketStatus.MERGED}),
+    # out of suspension only by resume(), which starts the paused clocks again
+    TicketStatus.SUSPENDED: frozenset({TicketStatus.MERGED}),
     TicketStatus.RETURNED: frozenset(
         {TicketStatus.DISPATCHED, TicketStatus.TRANSFERRED, TicketStatus.MERGED}),
     TicketStatus.AWAITING_RULING: frozenset(
@@ -406,7 +406,10 @@ class Ticket:
         if resolution is None or resolution.breached:
             raise InvalidTransition("the resolution deadline has passed: an extension must be"
                                     " asked for before it", current=self.status.value)
-        current_due = resolution.due_at or at
+        # a paused clock has no due time: the one it would have if it ran again now
+        current_due = resolution.due_at or policy.calendar(resolution.calendar).add(
+            at, max(resolution.remaining_at(at, policy.calendar(resolution.calendar)),
+                    timedelta(0)))
         if due_at <= current_due:
             raise InvalidTransition("the new due time must be later than the current one,"
                                     f" {current_due.isoformat()}", current=self.status.value)
@@ -460,9 +463,8 @@ class Ticket:
         if self.status is not TicketStatus.SUSPENDED or self.suspended_from is None:
             raise InvalidTransition(f"ticket {self.ticket_id} is not suspended",
                                     current=self.status.value)
-        status = check_transition(self.status, self.suspended_from)
         base, crossings = self._settled(at, policy)
-        resumed = dataclasses.replace(base, status=status, suspended_from=None,
+        resumed = dataclasses.replace(base, status=self.suspended_from, suspended_from=None,
                                       clocks=base._clocks_with(policy, at, resume=True))
         return resumed._change(self, actor, at, policy, [*crossings, (
             EventKind.RESUMED, {"unit": unit})])
@@ -472,7 +474,7 @@ class Ticket:
     def decide_extension(self, grant: bool, dispatcher: str, note: str | None, at: datetime,
                          policy: SlaPolicy) -> TicketChange:
         request = self.extension_request
-        if request is None:
+        if request is None or self.status in FINAL_STATUSES:
             raise InvalidTransition("no extension request is waiting",
                                     current=self.status.value)
         base, crossings = self._settled(at, policy)
@@ -520,7 +522,10 @@ class Ticket:
         if solved and satisfaction is not Satisfaction.UNSATISFIED:
             events.append((EventKind.CLOSED, {"reason": "solved"}))
             return answered._closed(at, policy)._change(self, dispatcher, at, policy, events)
-        reopened = answered._reopened(at, policy)
+        # the resolution clock carries on from its stop: what it crossed meanwhile is noticed
+        # in this change, before the unit sees the ticket again
+        reopened, late = answered._reopened(at, policy)._settled(at, policy)
+        events.extend(late)
         events.append((EventKind.REOPENED, {
             "unit": reopened.unit, "reopens": reopened.reopen_count,
             "why": "not solved" if not solved else "not satisfied"}))
@@ -546,6 +551,7 @@ class Ticket:
         status = check_transition(self.status, TicketStatus.MERGED)
         base, crossings = self._settled(at, policy)
         merged = dataclasses.replace(base, status=status, merged_into=other.ticket_id,
+                                     extension_request=None,
                                      clocks=base._clocks_with(policy, at, stop=set(ClockName)))
         target, target_crossings = other._settled(at, policy)
         target = dataclasses.replace(target, duplicate_count=other.duplicate_count + 1)

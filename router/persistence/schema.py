@@ -84,6 +84,9 @@ tickets = Table(
     # The due-time index: when a running clock next crosses a warning, its breach or an
     # escalation step. Only tickets with a running clock have one (a partial index).
     Column("next_alarm_at", UtcDateTime),
+    # The deployment (HOTLINE_KAFKA_APP_ID) whose timers watch this ticket's clocks, as for
+    # the outbox: deployments sharing a database never fire each other's alarms.
+    Column("origin", String(64), nullable=False),
     Column("return_count", Integer, nullable=False),
     Column("returned_from", String(64)),
     Column("ruled_unit", String(64)),
@@ -105,7 +108,7 @@ tickets = Table(
     Index("ix_tickets_unit_status", "unit", "status"),
     Index("ix_tickets_received_at", "received_at"),
     Index("ix_tickets_created_at", "created_at"),
-    Index("ix_tickets_next_alarm_at", "next_alarm_at",
+    Index("ix_tickets_next_alarm_at", "origin", "next_alarm_at",
           postgresql_where=Column("next_alarm_at").isnot(None),
           sqlite_where=Column("next_alarm_at").isnot(None)),
 )

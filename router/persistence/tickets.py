@@ -39,7 +39,8 @@ Tick = Callable[[Ticket], TicketChange | None]
 
 
 class TicketRepository:
-    """`origin` names the deployment whose relays deliver the outbox entries written here;
+    """`origin` names the deployment whose relays deliver the outbox entries written here
+    and whose SLA timers watch the tickets created here;
     `lease_seconds` keeps them for this process's relay, which gets them handed over in
     memory (0: due at once, for any relay)."""
 
@@ -82,7 +83,8 @@ class TicketRepository:
                      .returning(tickets.c.call_id, tickets.c.ticket_id))
         with database_errors_as_transient(), self._engine.begin() as connection:
             created = {row.ticket_id: row.call_id for row in connection.execute(
-                statement, [_row(change.ticket) for change in changes])}
+                statement, [_row(change.ticket) | {"origin": self._origin}
+                            for change in changes])}
             self._append(connection, [c for c in changes if c.ticket.ticket_id in created],
                          [m for m in messages if m.ticket_id in created])
         return set(created.values())
@@ -117,7 +119,8 @@ class TicketRepository:
         `next_alarm_at` makes the look cost O(due), whatever the number of open tickets. A
         ticket someone changed meanwhile (the version check) is left for the next look.
         """
-        query = (select(tickets).where(tickets.c.next_alarm_at.isnot(None),
+        query = (select(tickets).where(tickets.c.origin == self._origin,
+                                       tickets.c.next_alarm_at.isnot(None),
                                        tickets.c.next_alarm_at <= now)
                  .order_by(tickets.c.next_alarm_at).limit(limit))
         if self._engine.dialect.name == "postgresql":
@@ -133,7 +136,8 @@ class TicketRepository:
         """The earliest alarm of all tickets (the index's first entry)."""
         with database_errors_as_transient(), self._engine.connect() as connection:
             found: datetime | None = connection.execute(
-                select(func.min(tickets.c.next_alarm_at))).scalar()
+                select(func.min(tickets.c.next_alarm_at))
+                .where(tickets.c.origin == self._origin)).scalar()
         if found is not None and found.tzinfo is None:  # SQLite's aggregate skips the type
             found = found.replace(tzinfo=UTC)
         return found

@@ -2,8 +2,9 @@
 
 - tickets: the lifecycle's counters and times, the clocks (JSON), the due-time index
   `next_alarm_at` (partial: only tickets with a running clock), and the columns the three
-  rates count. Tickets from before this revision have no clocks: they were never promised
-  a deadline by this system, and the rates leave them out.
+  rates count; `origin`, the deployment whose timers watch it (existing tickets: the one
+  running the upgrade, HOTLINE_KAFKA_APP_ID). Tickets from before this revision have no
+  clocks: they were never promised a deadline by this system, and the rates leave them out.
 
 Revision ID: 0003
 Revises: 0002
@@ -11,6 +12,8 @@ Create Date: 2026-12-02
 """
 
 from __future__ import annotations
+
+import os
 
 import sqlalchemy as sa
 from alembic import op
@@ -42,7 +45,10 @@ def upgrade() -> None:
     op.add_column("tickets", sa.Column("responded_in_time", sa.Boolean))
     op.add_column("tickets", sa.Column("solved", sa.Boolean))
     op.create_index("ix_tickets_created_at", "tickets", ["created_at"])
-    op.create_index("ix_tickets_next_alarm_at", "tickets", ["next_alarm_at"],
+    origin = os.environ.get("HOTLINE_KAFKA_APP_ID", "hotline-router")
+    op.add_column("tickets", sa.Column("origin", sa.String(64), nullable=False,
+                                       server_default=origin))
+    op.create_index("ix_tickets_next_alarm_at", "tickets", ["origin", "next_alarm_at"],
                     postgresql_where=sa.text("next_alarm_at IS NOT NULL"),
                     sqlite_where=sa.text("next_alarm_at IS NOT NULL"))
 
@@ -52,5 +58,5 @@ def downgrade() -> None:
     op.drop_index("ix_tickets_created_at", "tickets")
     for name in ("clocks", *_COUNTERS, *_TIMES, "returned_from", "ruled_unit", "merged_into",
                  "suspended_from", "satisfaction", "extension_request", "responded_in_time",
-                 "solved"):
+                 "solved", "origin"):
         op.drop_column("tickets", name)
