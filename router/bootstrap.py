@@ -27,6 +27,7 @@ from router.persistence.outbox import OutboxRepository
 from router.persistence.tickets import TicketRepository
 from router.pipeline import IntakePipeline
 from router.settings import Settings
+from router.sla_reports import RateReports
 from router.sla_timer import SlaTimer
 from router.streams import FaustPublisher, StreamApp, create_app
 from router.ticket_desk import TicketDesk
@@ -60,6 +61,7 @@ class Components:
     metrics: RouterMetrics
     unit_tokens: UnitTokens
     handover: RelayHandover
+    reports: RateReports
 
     def close(self) -> None:
         self.redis.close()
@@ -192,6 +194,7 @@ def build_components(settings: Settings, migrate: bool = True) -> Components:
     repository = TicketRepository(engine, origin=settings.kafka.app_id, lease_seconds=lease)
     client = redis_client(settings)
     handover = RelayHandover()
+    metrics = RouterMetrics()
     return Components(
         settings=settings, config=config, engine=engine, repository=repository,
         outbox=OutboxRepository(engine, origin=settings.kafka.app_id), redis=client,
@@ -199,9 +202,10 @@ def build_components(settings: Settings, migrate: bool = True) -> Components:
         urgency=urgency,
         service=IntakeService(config, classifier, urgency, repository, handover=handover,
                               normalise=normalise_text),
-        metrics=RouterMetrics(),
+        metrics=metrics,
         unit_tokens=unit_tokens(settings),
         handover=handover,
+        reports=RateReports(repository, config.sla.rates, metrics, config.sla.policy.calendars),
     )
 
 

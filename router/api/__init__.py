@@ -2,9 +2,11 @@
 and operations (probes, metrics).
 
 Every route but the probes and /metrics needs `Authorization: Bearer <token>`. A unit's token
-opens that unit's queue only; the dispatch centre's token is the centre's staff (agents and
-dispatchers), who create tickets and may look at any unit. The browsable description
-(/docs, /redoc) is served from files installed with the package, so it works offline.
+opens that unit's queue and tickets only; the dispatch centre's token is the centre's staff
+(agents and dispatchers), who create tickets, decide on them and may look at any unit; a
+manager's token reads every unit's tickets, queues and rates and changes nothing. The
+browsable description (/docs, /redoc) is served from files installed with the package, so it
+works offline.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from router.api import agents, dispatchers, operations, units
+from router.api import agents, dispatchers, managers, operations, units
 from router.api.context import ApiContext, Submit
 from router.api.limits import install_limits
 from router.ticket_notices import TicketNotices
@@ -38,7 +40,7 @@ def create_api(components: Components, desk: TicketDesk, submit: Submit,
                   docs_url=None, redoc_url=None)
     api.state.context = ApiContext(components=components, desk=desk, submit=submit,
                                    readiness_checks=readiness_checks, notices=notices)
-    for audience in (agents, dispatchers, units, operations):
+    for audience in (agents, dispatchers, units, managers, operations):
         api.include_router(audience.router)
     install_limits(api, components.settings.api.max_body_bytes)
     _serve_docs_offline(api)

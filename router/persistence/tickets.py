@@ -7,14 +7,27 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, RowMapping, bindparam, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    RowMapping,
+    and_,
+    bindparam,
+    case,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from router.domain.errors import ConcurrentChange
 from router.domain.outbox import OutboxMessage
+from router.domain.rates import OutcomeCounts
 from router.domain.routing import Disposition
 from router.domain.sla import Clock, ClockName, ClockPhase
 from router.domain.tickets import (
+    UNRESOLVED_STATUSES,
     EventKind,
     ExtensionRequest,
     Satisfaction,
@@ -187,6 +200,51 @@ class TicketRepository:
         with self._engine.connect() as connection:
             rows = connection.execute(select(*keys, func.count()).group_by(*keys))
             return {tuple(row[:-1]): int(row[-1]) for row in rows}
+
+    def outcome_counts(self, since: datetime, until: datetime, unit: str | None = None
+                       ) -> dict[tuple[str, str], OutcomeCounts]:
+        """What the three rates count, per (unit, category), for the tickets created in
+        [since, until): one aggregate over the created_at index, not a scan of all tickets.
+        Transfers and merged duplicates are not the units' to answer for and are left out;
+        tickets from before the clocks existed count in no rate (nothing of theirs is
+        decided)."""
+        c = tickets.c
+
+        def count(condition: Any) -> Any:
+            return func.sum(case((condition, 1), else_=0))
+
+        unresolved = [status.value for status in UNRESOLVED_STATUSES]
+        query = (select(c.unit, c.category, func.count(),
+                        count(c.responded_in_time.is_(True)),
+                        count(c.responded_in_time.is_(False)),
+                        count(c.solved.is_(True)), count(c.solved.is_(False)),
+                        count(c.satisfaction == Satisfaction.SATISFIED.value),
+                        count(c.satisfaction == Satisfaction.BASICALLY_SATISFIED.value),
+                        count(c.satisfaction == Satisfaction.UNSATISFIED.value),
+                        count(and_(c.solved.is_(None), c.status.in_(unresolved),
+                                   c.resolution_breached_at.isnot(None))))
+                 .where(c.created_at >= since, c.created_at < until,
+                        c.status.notin_([TicketStatus.TRANSFERRED.value,
+                                         TicketStatus.MERGED.value]))
+                 .group_by(c.unit, c.category))
+        if unit is not None:
+            query = query.where(c.unit == unit)
+        with database_errors_as_transient(), self._engine.connect() as connection:
+            return {(row[0], row[1]): OutcomeCounts(*(int(v or 0) for v in row[2:]))
+                    for row in connection.execute(query)}
+
+    def open_by_unit(self, now: datetime) -> dict[str, tuple[int, int]]:
+        """Per unit holding them: unresolved tickets, and how many of those are past their
+        resolution target (for the gauges, on a schedule)."""
+        c = tickets.c
+        unresolved = [status.value for status in UNRESOLVED_STATUSES]
+        query = (select(c.unit, func.count(),
+                        func.sum(case((and_(c.resolution_breached_at.isnot(None),
+                                            c.resolution_breached_at <= now), 1), else_=0)))
+                 .where(c.status.in_(unresolved), c.origin == self._origin)
+                 .group_by(c.unit))
+        with database_errors_as_transient(), self._engine.connect() as connection:
+            return {row[0]: (int(row[1]), int(row[2] or 0)) for row in connection.execute(query)}
 
     def corrections(self) -> list[dict[str, str]]:
         """Tickets whose category an agent changed: (text, label) rows for retraining."""

@@ -253,3 +253,25 @@ def test_warnings_and_breaches_fire_once_each_across_a_sigkill_and_two_workers(
         if second is not None:
             stop_process(second, timeout=20)
         watch.redis.close()
+
+
+def test_the_rates_are_served_to_managers_for_every_unit_and_to_a_unit_for_its_own(
+        worker: Worker, services: Services) -> None:
+    ticket = new_ticket(worker, services, "life-rates")
+    unit = ticket["unit"]
+    sign_for(worker, unit, ticket["ticket_id"], "staff-rate")
+    as_person(worker, "POST", f"/api/v1/units/{unit}/tickets/{ticket['ticket_id']}/contact",
+              {"note": "已联系"}, unit, "staff-rate")
+    status, body = as_person(worker, "GET", "/api/v1/rates?by=unit", None, "city-office",
+                             "manager-chen", Role.MANAGER)
+    assert status == 200, body
+    mine = next(g for g in body["groups"] if g["key"] == unit)
+    assert mine["responded_in_time"] >= 1
+    assert mine["response_rate"] is not None
+    assert body["basically_satisfied_weight"] == 0.8
+    status, own = as_person(worker, "GET", "/api/v1/rates?by=category", None, unit, "staff-rate")
+    assert status == 200
+    assert sum(g["tickets"] for g in own["groups"]) == mine["tickets"]  # its own tickets only
+    status, body = as_person(worker, "GET", "/api/v1/rates?since=2026-12-01T00:00:00", None,
+                             CENTRE, "dispatcher-wang")
+    assert status == 422  # a time without an offset is ambiguous

@@ -1,0 +1,78 @@
+"""The managers' view: the three rates (三率) per unit, per category or overall, over any
+period. The dispatch centre and managers see every unit; a unit sees its own figures."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, status
+from pydantic import AwareDatetime, BaseModel, Field
+
+from router.api.context import Caller, Context, is_centre
+from router.sla_reports import Grouping
+
+router = APIRouter(prefix="/api/v1", tags=["managers"])
+
+
+class RateGroupOut(BaseModel):
+    key: str | None = Field(description="the unit or category; null for all together")
+    tickets: int = Field(description="tickets created in the period")
+    response_rate: float | None = Field(description="响应率: signed and contacted in time")
+    resolution_rate: float | None = Field(description="解决率: solved by the citizen's word")
+    satisfaction_rate: float | None = Field(description="满意率, 基本满意 weighted")
+    responded_in_time: int
+    responded_late: int
+    solved: int
+    not_solved: int
+    satisfied: int
+    basically_satisfied: int
+    unsatisfied: int
+    open_overdue: int = Field(description="unresolved and past the resolution target")
+
+
+class RatesOut(BaseModel):
+    since: datetime
+    until: datetime
+    grouping: Grouping
+    basically_satisfied_weight: float
+    count_open_overdue: bool
+    groups: list[RateGroupOut]
+
+
+@router.get("/rates", response_model=RatesOut,
+            responses={422: {"description": "a time without an offset, or since ≥ until"}})
+async def rates(caller: Caller, ctx: Context,
+                since: Annotated[AwareDatetime | None, Query(
+                    description="from (inclusive), ISO 8601 with offset; default: the"
+                                " configured period before `until`")] = None,
+                until: Annotated[AwareDatetime | None, Query(
+                    description="to (exclusive); default: now")] = None,
+                by: Annotated[Grouping, Query(description="unit, category or overall")] = (
+                    Grouping.UNIT)) -> RatesOut:
+    """The three rates of the tickets created in [since, until). Open tickets already past
+    their target count against the unit (as configured in sla.toml [rates])."""
+    reports = ctx.components.reports
+    default_since, default_until = reports.default_period()
+    until = until or default_until
+    since = since or until - (default_until - default_since)
+    if since >= until:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "since must be before until")
+    everyone = is_centre(ctx, caller) or caller.is_manager
+    groups = await asyncio.to_thread(reports.rates, since, until, by,
+                                     None if everyone else caller.unit)
+    definitions = reports.definitions
+    return RatesOut(
+        since=since, until=until, grouping=by,
+        basically_satisfied_weight=definitions.basically_satisfied_weight,
+        count_open_overdue=definitions.count_open_overdue,
+        groups=[RateGroupOut(
+            key=g.key, tickets=g.counts.tickets, response_rate=g.rates.response,
+            resolution_rate=g.rates.resolution, satisfaction_rate=g.rates.satisfaction,
+            responded_in_time=g.counts.responded_in_time,
+            responded_late=g.counts.responded_late, solved=g.counts.solved,
+            not_solved=g.counts.not_solved, satisfied=g.counts.satisfied,
+            basically_satisfied=g.counts.basically_satisfied,
+            unsatisfied=g.counts.unsatisfied, open_overdue=g.counts.open_overdue)
+            for g in groups])
