@@ -11,6 +11,7 @@ from sqlalchemy import (
     Connection,
     Engine,
     RowMapping,
+    Select,
     and_,
     bindparam,
     case,
@@ -132,18 +133,23 @@ class TicketRepository:
         `next_alarm_at` makes the look cost O(due), whatever the number of open tickets. A
         ticket someone changed meanwhile (the version check) is left for the next look.
         """
+        with database_errors_as_transient(), self._engine.begin() as connection:
+            due = [ticket_from_row(row._mapping)
+                   for row in connection.execute(self.due_query(now, limit))]
+            changes = [c for c in map(tick, due) if c is not None]
+            applied = [c for c in changes if self._apply(connection, c)]
+            self._append(connection, applied, messages(applied))
+        return applied
+
+    def due_query(self, now: datetime, limit: int) -> Select[Any]:
+        """The look at the head of the due-time index (what the benchmark times)."""
         query = (select(tickets).where(tickets.c.origin == self._origin,
                                        tickets.c.next_alarm_at.isnot(None),
                                        tickets.c.next_alarm_at <= now)
                  .order_by(tickets.c.next_alarm_at).limit(limit))
         if self._engine.dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
-        with database_errors_as_transient(), self._engine.begin() as connection:
-            due = [ticket_from_row(row._mapping) for row in connection.execute(query)]
-            changes = [c for c in map(tick, due) if c is not None]
-            applied = [c for c in changes if self._apply(connection, c)]
-            self._append(connection, applied, messages(applied))
-        return applied
+        return query
 
     def next_alarm(self) -> datetime | None:
         """The earliest alarm of all tickets (the index's first entry)."""
