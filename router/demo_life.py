@@ -128,10 +128,15 @@ def _return_one(api: Api, centre: str, signed: dict[str, list[str]], units: list
            {"reason_code": "wrong_place"})
     api.ok("POST", f"/api/v1/tickets/{ticket_id}/dispatch", centre, "dispatcher-demo",
            {"unit": taker})
-    claimed = api.ok("POST", f"/api/v1/units/{taker}/claims", taker, f"{taker}-staff",
-                     {"count": 100})
-    signed.setdefault(taker, []).extend(c["ticket"]["ticket_id"] for c in claimed
-                                        if c["ticket"])
+    # the relay puts it in the new unit's queue just after the commit: claim until it is there
+    for _ in range(50):
+        claimed = api.ok("POST", f"/api/v1/units/{taker}/claims", taker, f"{taker}-staff",
+                         {"count": 100})
+        signed.setdefault(taker, []).extend(c["ticket"]["ticket_id"] for c in claimed
+                                            if c["ticket"])
+        if ticket_id in signed[taker]:
+            break
+        time.sleep(0.1)
     steps["returned (属地不符)"] += 1
     return f"{ticket_id} {giver} → {taker}"
 
