@@ -9,8 +9,8 @@ For each number of open tickets (all with a running clock, due in the coming wee
 - the index's size per open ticket.
 Then, with the largest number still in the table, the lag from each deadline to its breach
 event being committed, with `--per-minute` deadlines spread evenly over `--lag-seconds`,
-fired by the SLA timer's own look (`SlaTimer.fire_due`, `seconds_to_next_look`) in the loop
-its `run` uses: p50, p99 and max.
+fired by the SLA timer's own look and wait (`SlaTimer.fire_due`, `wait_after`), the loop of
+its `run`: p50, p99 and max.
 
 Everything runs under an origin of its own, deleted at the end; the index is rebuilt at the
 start so earlier runs do not count in its size: point it at a bench database. Prints JSON.
@@ -141,8 +141,7 @@ def measure_lag(engine: Engine, origin: str, per_minute: int, seconds: float) ->
         committed = datetime.now(UTC)
         lags += [(committed - event.occurred_at).total_seconds()
                  for change in changes for event in change.events]
-        if len(changes) < 500:
-            time.sleep(timer.seconds_to_next_look())
+        time.sleep(timer.wait_after(changes))
     lags.sort()
     return {"deadlines": count, "breaches_fired": len(lags), "per_minute": per_minute,
             "timer_started_seconds_before_first_deadline": round(head_start, 1),

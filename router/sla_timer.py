@@ -29,6 +29,8 @@ from router.ports import DueTicketStore, Handover
 
 log = logging.getLogger(__name__)
 
+_IDLE_FLOOR_SECONDS = 0.05
+
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
@@ -52,7 +54,14 @@ class SlaTimer:
         now = self._clock()
 
         def tick(ticket: Ticket) -> TicketChange | None:
-            return ticket.tick(now, self._policy)
+            try:
+                return ticket.tick(now, self._policy)
+            except Exception:
+                # One ticket the policy cannot settle (a calendar removed from sla.toml while
+                # its clocks run on it) must not stop the others: it stays due, and is logged.
+                log.exception("SLA timer: ticket %s could not be settled", ticket.ticket_id)
+                self._metrics.timer_failures.inc()
+                return None
 
         changes = self._store.fire_due(now, self._batch_size, tick, messages_for)
         if changes:
@@ -73,14 +82,21 @@ class SlaTimer:
                                                        self._poll)
         return wait.total_seconds()
 
+    def wait_after(self, changes: Sequence[TicketChange]) -> float:
+        """Seconds to sleep after a look that made `changes`: none while a full batch says
+        more are due; else until the next alarm, at most `poll_seconds`, and never spinning
+        on an alarm that is due but was not taken (another worker holds it)."""
+        if len(changes) >= self._batch_size:
+            return 0.0
+        wait = self.seconds_to_next_look()
+        return wait if changes else max(wait, _IDLE_FLOOR_SECONDS)
+
     async def run(self) -> None:
         backoff = 0.5
         while True:
             try:
-                changes: Sequence[TicketChange] = await asyncio.to_thread(self.fire_due)
-                if len(changes) >= self._batch_size:
-                    continue  # more are due: no sleep
-                wait = await asyncio.to_thread(self.seconds_to_next_look)
+                changes = await asyncio.to_thread(self.fire_due)
+                wait = await asyncio.to_thread(self.wait_after, changes)
                 backoff = 0.5
             except TransientFailure as exc:
                 log.warning("SLA timer: %s; looking again in %.1f s", exc, backoff)
@@ -90,4 +106,5 @@ class SlaTimer:
                 log.exception("SLA timer: a look failed; looking again in %.1f s", backoff)
                 self._metrics.timer_failures.inc()
                 wait, backoff = backoff, min(backoff * 2, 30.0)
-            await asyncio.sleep(wait)
+            if wait:
+                await asyncio.sleep(wait)

@@ -133,7 +133,7 @@ class Crossing:
 class Clock:
     """One clock of one ticket. `elapsed` is calendar time counted before `running_since`;
     while running, the time since then counts too. `due_at` is None while paused (the time
-    left is kept in `remaining`); `original_due_at` is the due time before any extension."""
+    left is `target - elapsed`); `original_due_at` is the due time before any extension."""
 
     name: ClockName
     calendar: str

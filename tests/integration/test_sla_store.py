@@ -20,6 +20,7 @@ from router.metrics import RouterMetrics
 from router.persistence.database import make_engine, upgrade_schema
 from router.persistence.tickets import TicketRepository
 from router.sla_reports import Grouping, RateReports
+from router.sla_timer import SlaTimer
 from tests.conftest import Services
 from tests.integration.test_persistence import NOW, create, save, ticket
 from tests.policy import POLICY
@@ -199,3 +200,23 @@ def test_a_period_without_tickets_has_no_rates_not_full_marks(engine: Engine,
     [overall] = reports.rates(far, far + timedelta(days=1), Grouping.OVERALL)
     assert (overall.rates.response, overall.rates.resolution,
             overall.rates.satisfaction) == (None, None, None)
+
+
+def test_a_ticket_the_policy_cannot_settle_does_not_hold_up_the_others(
+        engine: Engine, services: Services) -> None:
+    repository = fresh(engine, services, "poison")
+    prefix = f"{services.run_id}-poison-{id(engine)}"
+    stuck = dataclasses.replace(ticket(f"{prefix}-general"), urgency="general")
+    fine = dataclasses.replace(ticket(f"{prefix}-urgent"), urgency="2h")  # 24x7 clocks only
+    create(repository, stuck, fine)
+    later = NOW + timedelta(hours=3)
+    # sla.toml changed under running clocks: the workdays calendar is gone
+    without_workdays = dataclasses.replace(POLICY, calendars={
+        name: calendar for name, calendar in POLICY.calendars.items() if name != "workdays"})
+    metrics = RouterMetrics()
+    timer = SlaTimer(repository, without_workdays, metrics, clock=lambda: later)
+    fired = timer.fire_due()
+    assert [c.ticket.ticket_id for c in fired] == [fine.ticket_id]
+    assert metrics.registry.get_sample_value("hotline_sla_timer_failures_total") == 1.0
+    assert timer.wait_after(fired) == 0.0  # the alarm of the one left is due: look again
+    assert timer.wait_after([]) == 0.05  # but never spin on what could not be taken
