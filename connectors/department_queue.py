@@ -161,6 +161,22 @@ class DepartmentQueues:
                     total["urgent_waiting"] = int(waiting)
         return total
 
+    def oldest_waiting_seconds(self, unit: str, now_ms: int) -> float:
+        """How long the oldest entry nobody has claimed yet has waited (0: none waits). A
+        stream entry's id is the millisecond it was added."""
+        oldest = 0.0
+        for _lane, key in self._lanes(unit):
+            self._ensure_group(key)
+            for group in self._redis.xinfo_groups(key):
+                if group["name"] != GROUP:
+                    continue
+                first = self._redis.xrange(key, min=f"({group['last-delivered-id']}", max="+",
+                                           count=1)
+                if first:
+                    added_ms = int(str(first[0][0]).split("-", 1)[0])
+                    oldest = max(oldest, (now_ms - added_ms) / 1000)
+        return oldest
+
     def entries(self, unit: str, count: int = 100) -> list[ClaimedEntry]:
         """The newest entries of the unit's queue, whoever holds them: urgent ones first."""
         found: list[ClaimedEntry] = []

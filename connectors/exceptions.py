@@ -17,3 +17,7 @@ class MalformedCallRecord(PermanentRecordError):
 
 class QueueUnavailable(TransientFailure):
     """The department queue store did not answer; retry with backoff, nothing is lost."""
+
+
+class BrokerUnavailable(TransientFailure):
+    """The broker did not answer a question about the stream (offsets, lag)."""

@@ -4,6 +4,9 @@ services, the faust app and the HTTP API. Commands, the demo, health and the tes
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,9 +17,12 @@ from sqlalchemy import Engine, text
 
 from classifiers import DangerModel, DemandClassifier, UrgencyRules, normalise_text
 from connectors.department_queue import DepartmentQueues
+from connectors.kafka_lag import ConsumerLag
+from connectors.leadership import RedisLease
 from router._aiokafka_fix import install_aiokafka_metadata_fix
 from router.access import UnitTokens
 from router.api import create_api
+from router.city_gauges import CityGauges
 from router.config_files import RouterConfig, load_router_config
 from router.domain.outbox import OutboxMessage
 from router.intake_service import CallAssessor, IntakeService
@@ -78,6 +84,7 @@ class Runtime:
     desk: TicketDesk
     api: FastAPI
     timer: SlaTimer
+    city: CityGauges
 
 
 def default_database_path(settings: Settings) -> Path:
@@ -239,5 +246,16 @@ def build_runtime(components: Components) -> Runtime:
         await stream.publisher.publish("call", [(call_id, record)])
 
     api = create_api(components, desk, submit, readiness_checks(components, stream), notices)
+    lag = None
+    if settings.kafka.bootstrap is not None:
+        lag = ConsumerLag(settings.kafka.bootstrap, settings.kafka.app_id,
+                          settings.kafka.calls_topic).progress
+    every = settings.sla.city_gauges_seconds
+    city = CityGauges(
+        RedisLease(components.redis, f"{settings.redis.queue_prefix}city-gauges-lease",
+                   f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
+                   ttl_seconds=3 * every),
+        components.reports, components.queues, list(components.config.routing.units),
+        components.metrics, lag, rates_every_seconds=settings.sla.metrics_refresh_seconds)
     return Runtime(components=components, stream=stream, relay=relay, desk=desk, api=api,
-                   timer=timer)
+                   timer=timer, city=city)

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from router.domain.sla import ClockName, ClockPhase
-from router.domain.tickets import EventKind, TicketChange, TicketStatus
+from router.domain.tickets import EventKind, Ticket, TicketChange, TicketEvent, TicketStatus
 
 # Stage latencies run from milliseconds (parsing) to tens of seconds (a database outage);
 # the client's default buckets would do, but these are chosen to split the 10 ms–1 s band.
@@ -75,6 +75,23 @@ class RouterMetrics:
         self.outbox_oldest_age = Gauge(
             "hotline_outbox_oldest_age_seconds",
             "Age of the oldest undelivered outbox entry (0 when there is none)", registry=r)
+        self.ticket_events = Counter(
+            "hotline_ticket_events_total",
+            "Ticket events by kind: created, dispatched, transferred, claimed, returned,"
+            " extension_requested, resolved, reopened, closed, …",
+            ["event", "department", "category"], registry=r)
+        self.responses = Counter(
+            "hotline_responses_total",
+            "Units' responses judged: signed for and first contact within their targets"
+            " (in_time) or not (late); the SLI of the response burn-rate alerts",
+            ["department", "outcome"], registry=r)
+        self.clock_stops = Counter(
+            "hotline_sla_clock_stops_total", "SLA clocks stopped, in time or late",
+            ["clock", "department", "outcome"], registry=r)
+        self.classifier_confidence = Histogram(
+            "hotline_classifier_confidence",
+            "The model's confidence in the category of each new ticket", ["category"],
+            buckets=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 1.0), registry=r)
         self.clock_business_seconds = Histogram(
             "hotline_sla_clock_business_seconds",
             "Business time an SLA clock ran before it stopped (on its calendar)",
@@ -114,12 +131,36 @@ class RouterMetrics:
         self.queue_pending = Gauge(
             "hotline_queue_pending", "Entries waiting or unacknowledged in a unit's queue",
             ["department"], registry=r)
+        self.queue_waiting = Gauge(
+            "hotline_queue_waiting", "Entries in a unit's queue nobody has claimed yet",
+            ["department"], registry=r)
+        self.queue_oldest_waiting = Gauge(
+            "hotline_queue_oldest_waiting_seconds",
+            "How long the oldest unclaimed entry of a unit's queue has waited (0: none)",
+            ["department"], registry=r)
+        self.consumer_lag = Gauge(
+            "hotline_consumer_lag_records",
+            "Records of the intake topic the worker group has not committed yet",
+            ["topic", "partition"], registry=r)
+        self.consumer_committed_offset = Gauge(
+            "hotline_consumer_committed_offset",
+            "The worker group's committed offset per partition (its progress)",
+            ["topic", "partition"], registry=r)
+        self.city_collector = Gauge(
+            "hotline_city_collector",
+            "1 on the worker that computes the city-wide gauges (queues, open tickets,"
+            " rates, lag), 0 on the others", registry=r)
 
     def observe_changes(self, changes: Iterable[TicketChange]) -> None:
         """Count the SLA events of committed changes and time the clocks they stopped."""
         for change in changes:
             ticket = change.ticket
+            if change.response_decided is not None:
+                self.responses.labels(ticket.unit, "in_time" if change.response_decided
+                                      else "late").inc()
             for event in change.events:
+                self.ticket_events.labels(event.kind.value, _unit_of(ticket, event),
+                                          ticket.category).inc()
                 detail = event.detail
                 if event.kind is EventKind.SLA_WARNING:
                     self.sla_warnings.labels(detail["clock"], detail["unit"],
@@ -139,3 +180,11 @@ class RouterMetrics:
                         ClockName.SIGN, ClockName.FIRST_RESPONSE) else None) or ticket.unit
                     self.clock_business_seconds.labels(clock.name.value, unit).observe(
                         clock.elapsed.total_seconds())
+                    self.clock_stops.labels(clock.name.value, unit,
+                                            "late" if clock.breached else "in_time").inc()
+
+
+def _unit_of(ticket: Ticket, event: TicketEvent) -> str:
+    # A return is the returning unit's act, though the ticket is the dispatchers' after it.
+    unit = event.detail.get("from_unit") if event.kind is EventKind.RETURNED else None
+    return str(unit or ticket.unit)

@@ -165,6 +165,9 @@ class IntakePipeline:
             if not outcome.created:
                 self._metrics.duplicate_calls.inc()
                 continue
+            self._metrics.ticket_events.labels("created", ticket.unit, ticket.category).inc()
+            self._metrics.classifier_confidence.labels(ticket.suggested_category).observe(
+                ticket.confidence)
             if ticket.disposition is Disposition.DISPATCHED:
                 self._metrics.tickets_dispatched.labels(ticket.unit, ticket.category).inc()
             elif ticket.disposition is Disposition.TRANSFERRED:

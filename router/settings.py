@@ -100,6 +100,9 @@ class SlaSettings(BaseSettings):
     batch_size: int = Field(500, ge=1, description="due tickets taken per look")
     metrics_refresh_seconds: float = Field(
         60.0, gt=0, description="how often the rates and open-ticket gauges are recomputed")
+    city_gauges_seconds: float = Field(
+        15.0, gt=0, description="how often the worker holding the lease refreshes the city's"
+                                " queue, lag, open-ticket and rate gauges")
 
 
 class Settings(BaseSettings):

@@ -7,7 +7,6 @@ unit holding them and their category; see `router.domain.rates` for the definiti
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Mapping
@@ -17,7 +16,6 @@ from enum import StrEnum
 from typing import Protocol
 
 from router.domain.calendars import Calendar
-from router.domain.errors import TransientFailure
 from router.domain.rates import OutcomeCounts, RateDefinitions, ThreeRates, three_rates
 from router.metrics import RouterMetrics
 
@@ -121,16 +119,6 @@ class RateReports:
                 log.warning("the holidays of %s are not known: working-day deadlines count"
                             " Monday to Friday there; declare the year in sla.toml"
                             " ([[holidays.year]]) once the State Council publishes it", year)
-
-    async def run(self, every_seconds: float) -> None:
-        while True:
-            try:
-                await asyncio.to_thread(self.refresh)
-            except TransientFailure as exc:
-                log.warning("rates not refreshed: %s", exc)
-            except Exception:
-                log.exception("rates not refreshed")
-            await asyncio.sleep(every_seconds)
 
 
 def _forget(metrics: RouterMetrics, unit: str, name: str) -> None:

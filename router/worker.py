@@ -118,9 +118,9 @@ def run_worker(settings: Settings) -> None:
             services.append(BackgroundTask("outbox relay", runtime.relay.run))
         if settings.sla.timer_enabled:
             services.append(BackgroundTask("SLA timer", runtime.timer.run))
-        refresh = settings.sla.metrics_refresh_seconds
-        services.append(BackgroundTask("rates and open-ticket gauges",
-                                       lambda: components.reports.run(refresh)))
+        every = settings.sla.city_gauges_seconds
+        services.append(BackgroundTask("city gauges (one worker at a time)",
+                                       lambda: runtime.city.run(every)))
         worker = faust.Worker(runtime.stream.app, *services, loglevel=settings.log_level)
         try:
             worker.execute_from_commandline()

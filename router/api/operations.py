@@ -51,12 +51,7 @@ async def metrics(ctx: Context, authorization: Annotated[str | None, Header()] =
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "the metrics token is required",
                             headers={"WWW-Authenticate": "Bearer"})
 
-    def refresh_queue_gauges() -> None:
-        for unit in components.config.routing.units:
-            depth = components.queues.depth(unit)
-            components.metrics.queue_pending.labels(unit).set(
-                depth["waiting"] + depth["pending"])
-
-    await asyncio.to_thread(refresh_queue_gauges)
+    # City-wide gauges are computed on a schedule by one worker (router/city_gauges.py),
+    # never on a scrape.
     return Response(generate_latest(components.metrics.registry),
                     media_type=CONTENT_TYPE_LATEST)

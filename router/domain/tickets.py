@@ -674,8 +674,9 @@ class Ticket:
                 events: Events) -> TicketChange:
         after = dataclasses.replace(self, version=before.version + 1, updated_at=at,
                                     next_alarm_at=_alarm(self.clocks, policy))
+        decided = after.responded_in_time if before.responded_in_time is None else None
         return TicketChange(
-            ticket=after, expected_version=before.version,
+            ticket=after, expected_version=before.version, response_decided=decided,
             events=tuple(TicketEvent(event_id=event_id_for(after.ticket_id, after.version, i),
                                      ticket_id=after.ticket_id, version=after.version,
                                      kind=kind, actor=actor,
@@ -716,6 +717,8 @@ class TicketChange:
     ticket: Ticket
     expected_version: int  # 0: a new ticket
     events: tuple[TicketEvent, ...]
+    # The unit's response was judged in this change: in time (True) or late (False).
+    response_decided: bool | None = None
 
     @property
     def is_creation(self) -> bool:
