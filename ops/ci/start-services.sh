@@ -42,6 +42,8 @@ if [[ "${HOTLINE_SKIP_KAFKA:-0}" != "1" ]]; then
     command -v mvn >/dev/null || missing+=(maven)
 fi
 python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
+# promtool and a real Prometheus for the rules' and dashboards' tests
+command -v promtool >/dev/null && command -v prometheus >/dev/null || missing+=(prometheus)
 if ((${#missing[@]})); then
     log "installing: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
