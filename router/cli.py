@@ -44,6 +44,13 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("--ttl", type=float, default=None,
                        help="seconds it stays valid (default HOTLINE_API_TOKEN_TTL_SECONDS)")
 
+    report = commands.add_parser(
+        "report", help="the month's three-rates ranking (三率排名通报) as HTML with charts")
+    report.add_argument("--period", required=True, help="the month, YYYY-MM (China Standard"
+                                                        " Time)")
+    report.add_argument("--out", type=Path, required=True, help="folder for index.html and"
+                                                                " the charts")
+
     export = commands.add_parser("export-corrections",
                                  help="agents' category corrections as a training CSV")
     export.add_argument("--out", type=Path, required=True)
@@ -173,6 +180,27 @@ def _unit_token(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(settings: Settings, args: argparse.Namespace) -> int:
+    from router.bootstrap import database_url, stores_at
+    from router.config_files import load_router_config
+    from router.metrics import RouterMetrics
+    from router.report import Period, build_report
+    from router.sla_reports import RateReports
+
+    try:
+        period = Period.month(args.period)
+    except ValueError as exc:
+        print(f"hotline-router report: {exc}", file=sys.stderr)
+        return 2
+    config = load_router_config(settings.config_dir)
+    tickets, _ = stores_at(database_url(settings), settings.kafka.app_id)
+    reports = RateReports(tickets, config.sla.rates, RouterMetrics())
+    page = build_report(reports, period, {code: unit.name for code, unit
+                                          in config.routing.units.items()}, args.out)
+    print(json.dumps({"period": period.label, "page": str(page)}))
+    return 0
+
+
 def _export_corrections(settings: Settings, args: argparse.Namespace) -> int:
     from classifiers import mask_personal_data
     from router.bootstrap import database_url, stores_at
@@ -191,6 +219,7 @@ def _export_corrections(settings: Settings, args: argparse.Namespace) -> int:
 _HANDLERS = {
     "worker": _worker, "demo": _demo, "replay": _replay, "health": _health,
     "migrate": _migrate, "unit-token": _unit_token, "export-corrections": _export_corrections,
+    "report": _report,
     "eval-calls": _eval_calls, "sla-deadline": _sla_deadline, "sla-elapsed": _sla_elapsed,
 }
 

@@ -44,6 +44,8 @@ fi
 python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
 # promtool and a real Prometheus for the rules' and dashboards' tests
 command -v promtool >/dev/null && command -v prometheus >/dev/null || missing+=(prometheus)
+# headless Chromium opens the monthly report in its test
+command -v chromium >/dev/null || missing+=(chromium)
 if ((${#missing[@]})); then
     log "installing: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
