@@ -256,6 +256,7 @@ def build_runtime(components: Components) -> Runtime:
                    f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
                    ttl_seconds=3 * every),
         components.reports, components.queues, list(components.config.routing.units),
-        components.metrics, lag, rates_every_seconds=settings.sla.metrics_refresh_seconds)
+        components.metrics, components.outbox, lag,
+        rates_every_seconds=settings.sla.metrics_refresh_seconds)
     return Runtime(components=components, stream=stream, relay=relay, desk=desk, api=api,
                    timer=timer, city=city)

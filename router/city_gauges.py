@@ -2,10 +2,11 @@
 
 Counters are per process: every worker counts what it did and Prometheus sums them. A gauge
 of the whole city (queue depths and oldest waiting ages, open and open-overdue tickets, the
-three rates, consumer lag) would be counted N times over N workers, so one worker, the
-holder of a lease in Redis, computes and exports them on a schedule; the others export
-none, and take over within a lease's lifetime when the holder stops. `hotline_city_collector`
-says which worker it is (1 on the holder).
+three rates, the outbox backlog, consumer lag) would be counted N times over N workers, so
+one worker, the holder of a lease in Redis, computes and exports them on a schedule; the
+others export none (the unlabelled outbox gauges: 0), and take over within a lease's
+lifetime when the holder stops. `hotline_city_collector` says which worker it is (1 on the
+holder).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
 from typing import Protocol
 
 from router.domain.errors import TransientFailure
@@ -33,6 +35,10 @@ class QueueDepths(Protocol):
     def oldest_waiting_seconds(self, unit: str, now_ms: int) -> float: ...
 
 
+class Backlog(Protocol):
+    def backlog(self) -> tuple[int, datetime | None]: ...
+
+
 class Progress(Protocol):
     @property
     def topic(self) -> str: ...
@@ -50,8 +56,10 @@ LagSource = Callable[[], Awaitable[Sequence[Progress]]]
 class CityGauges:
     def __init__(self, lease: Lease, reports: RateReports, queues: QueueDepths,
                  units: Sequence[str], metrics: RouterMetrics,
-                 lag: LagSource | None = None, rates_every_seconds: float = 60.0) -> None:
+                 outbox: Backlog, lag: LagSource | None = None,
+                 rates_every_seconds: float = 60.0) -> None:
         self._lease = lease
+        self._outbox = outbox
         self._rates_every = rates_every_seconds
         self._rates_at = float("-inf")
         self._reports = reports
@@ -77,6 +85,10 @@ class CityGauges:
         if time.monotonic() - self._rates_at >= self._rates_every:
             self._reports.refresh()  # an aggregate over the period: not every round
             self._rates_at = time.monotonic()
+        count, oldest = self._outbox.backlog()
+        self._metrics.outbox_backlog.set(count)
+        age = (datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0
+        self._metrics.outbox_oldest_age.set(max(age, 0.0))
         now_ms = int(time.time() * 1000)
         for unit in self._units:
             depth = self._queues.depth(unit)
@@ -101,6 +113,8 @@ class CityGauges:
                       self._metrics.consumer_lag, self._metrics.consumer_committed_offset,
                       self._metrics.calendar_unknown_year):
             gauge.clear()
+        self._metrics.outbox_backlog.set(0)
+        self._metrics.outbox_oldest_age.set(0)
 
     async def run(self, every_seconds: float) -> None:
         try:

@@ -125,7 +125,7 @@ class RouterMetrics:
             "Unresolved tickets already past their resolution target", ["department"],
             registry=r)
         self.unit_rate = Gauge(
-            "hotline_unit_rate", "The three rates per unit over the configured period"
+            "hotline_unit_rate_ratio", "The three rates per unit over the configured period"
             " (response, resolution, satisfaction; absent when nothing is counted)",
             ["department", "rate"], registry=r)
         self.queue_pending = Gauge(

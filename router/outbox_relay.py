@@ -12,7 +12,8 @@ recognises a repeat.
 
 A failed delivery is retried with exponential backoff and jitter, entry by entry once a batch
 fails, so one undeliverable entry never holds up the others. Nothing is ever dropped: the
-backlog and the age of its oldest entry are metrics, and an alert watches them.
+backlog and the age of its oldest entry are metrics (set by the worker computing the
+city's gauges, router/city_gauges.py), and an alert watches them.
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ from router.ports import CHANNEL_OF, OutboxStore, PendingMessage, Publisher, Que
 
 log = logging.getLogger(__name__)
 
-_BACKLOG_REFRESH_SECONDS = 5.0
 
 
 def _utcnow() -> datetime:
@@ -64,7 +64,6 @@ class OutboxRelay:
         # Bounded: past it, entries wait in the table for their lease to run out instead.
         self._handed_over: collections.deque[OutboxMessage] = collections.deque(
             maxlen=batch_size * 20)
-        self._backlog_refreshed_at = float("-inf")
 
     def hand_over(self, messages: Sequence[OutboxMessage]) -> None:
         """Entries this process just committed (leased to it): deliver them now. Safe to call
@@ -103,7 +102,6 @@ class OutboxRelay:
                 if not handed or loop.time() - polled_at >= self._idle_poll_seconds:
                     polled_at = loop.time()
                     polled = await self.deliver_due()
-                await self._housekeeping()
                 failures = 0
             except asyncio.CancelledError:
                 raise
@@ -215,12 +213,3 @@ class OutboxRelay:
                     max((now - received).total_seconds(), 0.0))
         if failed:
             self._metrics.outbox_failures.inc(len(failed))
-
-    async def _housekeeping(self) -> None:
-        loop = asyncio.get_running_loop()
-        if loop.time() - self._backlog_refreshed_at >= _BACKLOG_REFRESH_SECONDS:
-            self._backlog_refreshed_at = loop.time()
-            count, oldest = await asyncio.to_thread(self._store.backlog)
-            self._metrics.outbox_backlog.set(count)
-            age = (self._clock() - oldest).total_seconds() if oldest else 0.0
-            self._metrics.outbox_oldest_age.set(max(age, 0.0))

@@ -102,9 +102,9 @@ def city() -> dashboard.Dashboard:
                 "三率 per unit", "响应率 signed for and contacted in time; 解决率 solved by the"
                 " citizen's word; 满意率 satisfied (基本满意 weighted). Open tickets past their"
                 " target count against the unit.",
-                [('max by (department) (hotline_unit_rate{rate="response"})', "响应率"),
-                 ('max by (department) (hotline_unit_rate{rate="resolution"})', "解决率"),
-                 ('max by (department) (hotline_unit_rate{rate="satisfaction"})', "满意率")]))
+                [('max by (department) (hotline_unit_rate_ratio{rate="response"})', "响应率"),
+                 ('max by (department) (hotline_unit_rate_ratio{rate="resolution"})', "解决率"),
+                 ('max by (department) (hotline_unit_rate_ratio{rate="satisfaction"})', "满意率")]))
             .with_row(dashboard.Row("The SLA: breaches and what sits overdue"))
             .with_panel(number(
                 "Resolution breach ratio, 30 days", "Late resolutions plus unresolved"
@@ -174,7 +174,7 @@ def unit() -> dashboard.Dashboard:
             .with_row(dashboard.Row("Its rates and open tickets"))
             .with_panel(series(
                 "The three rates", "The unit's 响应率, 解决率 and 满意率 over the last 30 days.",
-                [(f"max by (department, rate) (hotline_unit_rate{{{UNIT}}})",
+                [(f"max by (department, rate) (hotline_unit_rate_ratio{{{UNIT}}})",
                   "{{rate}} {{department}}")], "percentunit"))
             .with_panel(series(
                 "Open and overdue", "Unresolved tickets, and those past their target.",

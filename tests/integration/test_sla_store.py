@@ -187,7 +187,7 @@ def test_the_three_rates_count_open_overdue_tickets_against_the_unit(
         0.6, 0.6, 0.5)
     reports.refresh()
     assert metrics.registry.get_sample_value(
-        "hotline_unit_rate", {"department": unit, "rate": "response"}) == 0.6
+        "hotline_unit_rate_ratio", {"department": unit, "rate": "response"}) == 0.6
     assert metrics.registry.get_sample_value(
         "hotline_open_tickets", {"department": unit}) == 3.0  # overdue, open, reopened
 
