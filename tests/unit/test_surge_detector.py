@@ -25,7 +25,8 @@ START = datetime(2026, 12, 1, 0, 0, tzinfo=UTC)
 def arrivals(rng: random.Random, per_minute: float, start: datetime, minutes: int
              ) -> list[datetime]:
     """Poisson arrivals: exponential gaps at the given rate."""
-    found, at = [], 0.0
+    found: list[datetime] = []
+    at = 0.0
     while True:
         at += rng.expovariate(per_minute)
         if at >= minutes:
