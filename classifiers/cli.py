@@ -96,6 +96,26 @@ def _train_danger(args: argparse.Namespace) -> int:
     return 0
 
 
+def _eval_dedupe(args: argparse.Namespace) -> int:
+    import csv
+    import dataclasses
+
+    from classifiers.similarity import evaluate
+
+    with args.data.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    for column in (args.text_column, args.group_column):
+        if rows and column not in rows[0]:
+            raise ClassifierError(f"{args.data}: no column {column!r}")
+    # segmented text keeps its words apart with spaces; the signature ignores them anyway
+    texts = [row[args.text_column] for row in rows]
+    groups = [row[args.group_column] for row in rows]
+    thresholds = [float(t) for t in args.thresholds.split(",")]
+    scores = [dataclasses.asdict(s) for s in evaluate(texts, groups, thresholds)]
+    print(json.dumps({"rows": len(rows), "scores": scores}, ensure_ascii=False, indent=2))
+    return 0
+
+
 def add_classifier_commands(subparsers: argparse._SubParsersAction[Any]
                             ) -> argparse._SubParsersAction[Any]:
     """Register `classifier train`, `eval` and `train-danger` under an existing CLI; returns
@@ -128,6 +148,16 @@ def add_classifier_commands(subparsers: argparse._SubParsersAction[Any]
                         help="CSV with title (and detail) columns of ordinary demands")
     danger.add_argument("--out", type=Path, default=DEFAULT_DANGER_MODEL_PATH)
     danger.set_defaults(handler=_train_danger)
+
+    dedupe = commands.add_parser(
+        "eval-dedupe", help="near-duplicate detection against labelled groups (JSON)")
+    dedupe.add_argument("--data", type=Path, required=True,
+                        help="CSV with a text column and a group column")
+    dedupe.add_argument("--text-column", default="text_seg")
+    dedupe.add_argument("--group-column", default="neardup_group")
+    dedupe.add_argument("--thresholds", default="0.5,0.6,0.7,0.8",
+                        help="estimated-Jaccard thresholds to try, comma-separated")
+    dedupe.set_defaults(handler=_eval_dedupe)
     return commands
 
 
