@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine, text
 
 from classifiers import DangerModel, DemandClassifier, UrgencyRules, normalise_text
+from classifiers.similarity import text_similarity
 from connectors.department_queue import DepartmentQueues
 from connectors.kafka_lag import ConsumerLag
 from connectors.leadership import RedisLease
@@ -208,7 +209,7 @@ def build_components(settings: Settings, migrate: bool = True) -> Components:
         queues=DepartmentQueues(client, settings.redis.queue_prefix), classifier=classifier,
         urgency=urgency,
         service=IntakeService(config, classifier, urgency, repository, handover=handover,
-                              normalise=normalise_text),
+                              normalise=normalise_text, similarity=text_similarity),
         metrics=metrics,
         unit_tokens=unit_tokens(settings),
         handover=handover,

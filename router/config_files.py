@@ -14,6 +14,7 @@ import re
 import tomllib
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar, get_args
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar, get_args
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, ValidationError
 from pydantic_core import ErrorDetails
 
+from router.domain.calls import RepeatPolicy
 from router.domain.catalogue import FIRST_LEVEL_CATEGORIES, Catalogue, CatalogueItem
 from router.domain.errors import ConfigurationError
 from router.domain.hotlines import Hotline, HotlineKind, HotlineRegistry
@@ -121,6 +123,13 @@ class CatalogueFile(ConfigTable):
     item: tuple[CatalogueItemTable, ...] = ()
 
 
+class RepeatsTable(ConfigTable):
+    """`[repeats]` of routing.toml: when a caller's new call counts on an open ticket."""
+
+    window_hours: Annotated[int, Strict(), Field(ge=0, le=24 * 30)] = 72
+    min_similarity: Threshold = 0.25
+
+
 class RoutingFile(ConfigTable):
     dispatcher_unit: Text
     no_transfer_back_hotlines: tuple[Text, ...] = ()
@@ -129,6 +138,7 @@ class RoutingFile(ConfigTable):
     unit: tuple[UnitTable, ...] = Field(min_length=1)
     area: tuple[AreaTable, ...] = Field(min_length=1)
     rule: tuple[RuleTable, ...] = Field(min_length=1)
+    repeats: RepeatsTable = Field(default_factory=RepeatsTable)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +161,7 @@ class RouterConfig:
     triage: TriageSettings
     sla: SlaConfig
     catalogue: Catalogue = field(default_factory=Catalogue)
+    repeats: RepeatPolicy = field(default_factory=RepeatPolicy)
 
 
 def triage_policy(config: RouterConfig, model_thresholds: Mapping[str, float]) -> TriagePolicy:
@@ -192,6 +203,8 @@ def load_router_config(config_dir: Path = DEFAULT_CONFIG_DIR,
                               MappingProxyType(dict(routing.triage.thresholds)),
                               routing.triage.min_content_words),
         sla=load_sla_config(config_dir / "sla.toml", categories),
+        repeats=RepeatPolicy(timedelta(hours=routing.repeats.window_hours),
+                             routing.repeats.min_similarity),
         catalogue=Catalogue(
             CatalogueItem(item.id, item.path, item.category, item.unit,
                           tuple(normalise_term(term) for term in item.terms))

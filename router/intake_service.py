@@ -12,16 +12,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from router.config_files import RouterConfig
-from router.domain.calls import CallRecord
+from router.domain.calls import CallRecord, caller_key
 from router.domain.catalogue import CatalogueMatch
 from router.domain.outbox import messages_for
-from router.domain.routing import RoutingDecision, RoutingRequest
-from router.domain.tickets import Ticket, initial_status, ticket_id_for
+from router.domain.routing import Disposition, RoutingDecision, RoutingRequest
+from router.domain.sla import SlaPolicy
+from router.domain.tickets import Ticket, TicketChange, initial_status, ticket_id_for
 from router.ports import (
     ClassifierLike,
     Handover,
     NewTicketStore,
     PredictionLike,
+    RepeatCall,
     UrgencyLike,
     UrgencyRulesLike,
 )
@@ -46,6 +48,25 @@ class CallOutcome:
     created: bool  # False: the call id already had a ticket (replay or duplicate)
     # The call id already names a ticket of another call: not a replay, a clash of ids.
     conflict: bool = False
+    repeat: bool = False  # 催办: counted on `ticket`, an open ticket of the same caller
+
+
+@dataclass(slots=True)
+class _Created:
+    created: dict[str, Ticket]  # call id → its new ticket
+    counted: set[str]  # call ids counted as repeats
+
+
+def _same_text(first: str, second: str) -> float:
+    return 1.0 if first == second else 0.0
+
+
+def _counter(call: CallRecord, now: datetime, policy: SlaPolicy
+             ) -> Callable[[Ticket], TicketChange]:
+    def count(ticket: Ticket) -> TicketChange:
+        return ticket.record_repeat(call.call_id, call.channel.value, call.received_at, now,
+                                    policy)
+    return count
 
 
 def _utcnow() -> datetime:
@@ -106,9 +127,12 @@ class IntakeService:
                  urgency_rules: UrgencyRulesLike, repository: NewTicketStore,
                  clock: Callable[[], datetime] = _utcnow,
                  handover: Handover = lambda _messages: None,
-                 normalise: Callable[[str], str] = lambda text: text) -> None:
+                 normalise: Callable[[str], str] = lambda text: text,
+                 similarity: Callable[[str, str], float] = _same_text) -> None:
         self._assessor = CallAssessor(config, classifier, urgency_rules, normalise)
         self._sla = config.sla.policy
+        self._repeat_policy = config.repeats
+        self._similarity = similarity
         self._repository = repository
         self._clock = clock
         self._handover = handover
@@ -129,36 +153,98 @@ class IntakeService:
         for call in calls:
             unique.setdefault(call.call_id, call)
         existing = self._repository.find_by_call_ids(unique)
-        new_calls = [call for call_id, call in unique.items() if call_id not in existing]
+        reported = self._repository.reported_calls(c for c in unique if c not in existing)
+        new_calls = [call for call_id, call in unique.items()
+                     if call_id not in existing and call_id not in reported]
         now = self._clock()
         classify_started = time.perf_counter()
-        changes = [self._ticket(call, assessment, now).open(self._sla) for call, assessment in zip(
+        proposed = [self._ticket(call, assessment, now) for call, assessment in zip(
             new_calls, self.assess(new_calls), strict=True)]
-        new_tickets = [change.ticket for change in changes]
         classify_seconds = time.perf_counter() - classify_started
         observe("classify", classify_seconds)
-        # The tickets, their `created` events and what they must tell the outside world
-        # (queue entry or transfer, announcement) in one transaction: the outbox.
-        messages = messages_for(changes)
-        created = self._repository.create(changes, messages)
-        lost_races = [t.call_id for t in new_tickets if t.call_id not in created]
+        repeats, first_calls = self._repeats(new_calls, proposed, now)
+        fresh = self._create(first_calls, repeats)
+        refused = [r for r in repeats if r.call.call_id not in fresh.counted]
+        if refused:  # their tickets closed meanwhile: they are new demands after all
+            by_call = dict(zip((c.call_id for c in new_calls), proposed, strict=True))
+            again = self._create([by_call[r.call.call_id] for r in refused], [])
+            fresh.created.update(again.created)
+        lost_races = [t.call_id for t in proposed
+                      if t.call_id not in fresh.created and t.call_id not in fresh.counted]
         existing.update(self._repository.find_by_call_ids(lost_races))
-        fresh = {t.call_id: t for t in new_tickets if t.call_id in created}
-        if fresh:
-            created_ids = {t.ticket_id for t in fresh.values()}
-            self._handover([m for m in messages if m.ticket_id in created_ids])
+        counted_on = {r.call.call_id: r.ticket_id for r in repeats
+                      if r.call.call_id in fresh.counted}
+        holders = {t.ticket_id: t for t in self._repository.get_many(
+            sorted({*counted_on.values(), *(r.ticket_id for r in reported.values())}))}
         outcomes = []
+        answered: set[str] = set()
         for call in calls:  # one outcome per input record; only a call's first is "created"
-            ticket = fresh.pop(call.call_id, None)
+            first_time = call.call_id not in answered
+            answered.add(call.call_id)
+            ticket = fresh.created.pop(call.call_id, None)
             if ticket is not None:
                 existing[call.call_id] = ticket
                 outcomes.append(CallOutcome(ticket, created=True))
+            elif call.call_id in counted_on or call.call_id in reported:
+                # counted on another ticket, now or before: compare with what was counted
+                kept = reported.get(call.call_id)
+                text, hotline = (kept.text, kept.hotline) if kept else (
+                    unique[call.call_id].text, unique[call.call_id].hotline)
+                holder = holders[counted_on.get(call.call_id) or (kept.ticket_id if kept
+                                                                   else "")]
+                outcomes.append(CallOutcome(
+                    holder, created=False, repeat=first_time and kept is None,
+                    conflict=(call.hotline, call.text) != (hotline, text)))
             else:
                 known = existing[call.call_id]
                 outcomes.append(CallOutcome(known, created=False,
                                             conflict=not known.is_same_call(call)))
         observe("persist", time.perf_counter() - started - classify_seconds)
         return outcomes
+
+    def _create(self, tickets: Sequence[Ticket], repeats: Sequence[RepeatCall]) -> _Created:
+        """The tickets, their `created` events and what they must tell the outside world
+        (queue entry or transfer, announcement), and the repeats counted on their tickets,
+        in one transaction: the outbox."""
+        changes = [ticket.open(self._sla) for ticket in tickets]
+        messages = messages_for(changes)
+        done = self._repository.create(changes, messages, repeats)
+        fresh = {c.ticket.call_id: c.ticket for c in changes if c.ticket.call_id in done}
+        if fresh:
+            created_ids = {t.ticket_id for t in fresh.values()}
+            self._handover([m for m in messages if m.ticket_id in created_ids])
+        return _Created(fresh, {r.call.call_id for r in repeats if r.call.call_id in done})
+
+    def _repeats(self, calls: Sequence[CallRecord], proposed: Sequence[Ticket], now: datetime
+                 ) -> tuple[list[RepeatCall], list[Ticket]]:
+        """催办: which calls count on an open ticket of the same caller, about the same
+        category and similar enough; the rest make tickets. Never an emergency, a transfer
+        or an agent's explicit choice."""
+        policy = self._repeat_policy
+        keys = {t.caller_key for t in proposed if t.caller_key}
+        candidates = self._repository.open_by_callers(keys, now - policy.window) if keys else {}
+        repeats: list[RepeatCall] = []
+        first: list[Ticket] = []
+        for call, ticket in zip(calls, proposed, strict=True):
+            eligible = (ticket.caller_key is not None and call.override is None
+                        and ticket.disposition is not Disposition.TRANSFERRED
+                        and ticket.urgency != "emergency")
+            best: tuple[float, Ticket] | None = None
+            if eligible:
+                for earlier in candidates.get(ticket.caller_key or "", []):
+                    if earlier.category != ticket.category:
+                        continue
+                    score = self._similarity(call.text, earlier.text)
+                    if score >= policy.min_similarity and (best is None or score > best[0]):
+                        best = (score, earlier)
+            if best is None:
+                first.append(ticket)
+                if eligible:  # a later call of this batch may repeat it
+                    candidates.setdefault(ticket.caller_key or "", []).append(ticket)
+                continue
+            repeats.append(RepeatCall(call, best[1].ticket_id, best[0], _counter(call, now,
+                                                                                 self._sla)))
+        return repeats, first
 
     def _ticket(self, call: CallRecord, assessment: Assessment, now: datetime) -> Ticket:
         decision, prediction, urgency = (assessment.decision, assessment.prediction,
@@ -182,5 +268,5 @@ class IntakeService:
             disposition=decision.disposition, unit=decision.unit, rule_id=decision.rule_id,
             route_reason=reason, status=initial_status(decision.disposition),
             override_agent_id=call.override.agent_id if call.override else None,
-            raw_payload=call.raw_payload,
+            raw_payload=call.raw_payload, caller_key=caller_key(call.caller_contact),
         )

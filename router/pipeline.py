@@ -120,7 +120,7 @@ class IntakePipeline:
             return
         for (record, call), outcome in zip(calls, outcomes, strict=True):
             if not outcome.conflict:
-                self._notices.ticketed(outcome.ticket)
+                self._notices.ticketed(outcome.ticket, call.call_id)
             if outcome.conflict:
                 log.warning("call id %s names the ticket of a different call", call.call_id)
                 await self._dead_letter(record, RejectionReason.CALL_ID_CONFLICT,
@@ -162,6 +162,10 @@ class IntakePipeline:
             ticket = outcome.ticket
             if outcome.conflict:
                 continue  # dead-lettered and counted there
+            if outcome.repeat:
+                self._metrics.ticket_events.labels("repeat_reported", ticket.unit,
+                                                   ticket.category).inc()
+                continue
             if not outcome.created:
                 self._metrics.duplicate_calls.inc()
                 continue

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
+from router.domain.calls import CallRecord
 from router.domain.outbox import Destination, OutboxMessage
 from router.domain.tickets import Ticket, TicketChange
 
@@ -53,16 +54,48 @@ class UrgencyRulesLike(Protocol):
     def assess_batch(self, texts: Sequence[str]) -> Sequence[UrgencyLike]: ...
 
 
+@dataclass(frozen=True, slots=True)
+class RepeatCall:
+    """A call to be counted on an open ticket instead of making one (催办)."""
+
+    call: CallRecord
+    ticket_id: str
+    similarity: float
+    change: Callable[[Ticket], TicketChange]  # the ticket's change, given it as it stands
+
+
+@dataclass(frozen=True, slots=True)
+class ReportedCall:
+    """A call already counted on a ticket (what a replay of it finds)."""
+
+    call_id: str
+    ticket_id: str
+    hotline: str
+    text: str
+    caller_contact: str | None
+    place_text: str | None
+
+
 class NewTicketStore(Protocol):
     """What intake needs of the system of record: find by call id, create once."""
 
     def find_by_call_ids(self, call_ids: Iterable[str]) -> dict[str, Ticket]: ...
 
-    def create(self, changes: Sequence[TicketChange], messages: Sequence[OutboxMessage]
-               ) -> set[str]:
+    def create(self, changes: Sequence[TicketChange], messages: Sequence[OutboxMessage],
+               repeats: Sequence[RepeatCall] = ()) -> set[str]:
         """Insert the new tickets whose call id has none yet, with their events and the
-        messages of those, in one transaction; returns the call ids actually created.
-        The messages are written leased to this process's relay (see `Handover`)."""
+        messages of those, and count the repeats on their tickets, in one transaction;
+        returns the call ids actually created or counted (a repeat whose ticket is no longer
+        open is neither: make it a ticket). The messages are written leased to this
+        process's relay (see `Handover`)."""
+        ...
+
+    def reported_calls(self, call_ids: Iterable[str]) -> dict[str, ReportedCall]: ...
+    def get_many(self, ticket_ids: Sequence[str]) -> list[Ticket]: ...
+
+    def open_by_callers(self, keys: Iterable[str], since: datetime
+                        ) -> dict[str, list[Ticket]]:
+        """Unresolved tickets created since `since`, by caller key."""
         ...
 
 
@@ -70,7 +103,6 @@ class TicketStore(NewTicketStore, Protocol):
     """The system of record. Each write is one transaction: tickets, events and outbox."""
 
     def get(self, ticket_id: str) -> Ticket | None: ...
-    def get_many(self, ticket_ids: Sequence[str]) -> list[Ticket]: ...
 
     def save(self, changes: Sequence[TicketChange], messages: Sequence[OutboxMessage]) -> None:
         """Apply changes to existing tickets, all or nothing; ConcurrentChange if any ticket

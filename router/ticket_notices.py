@@ -31,7 +31,8 @@ class TicketNotices:
             if not waiters:
                 del self._waiting[call_id]
 
-    def ticketed(self, ticket: Ticket) -> None:
-        for waiter in self._waiting.pop(ticket.call_id, []):
+    def ticketed(self, ticket: Ticket, call_id: str | None = None) -> None:
+        """The call's ticket is committed: its own, or the one a repeat was counted on."""
+        for waiter in self._waiting.pop(call_id or ticket.call_id, []):
             if not waiter.done():
                 waiter.set_result(ticket)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,3 +75,9 @@ def service_env(services: Services, state_dir: Path, api_port: int) -> dict[str,
         "HOTLINE_API_METRICS_TOKEN": f"{prefix}-metrics-{uuid.uuid4().hex}",
         "HOTLINE_STATE_DIR": str(state_dir),
     }
+
+
+def caller_number(run_id: str, n: int) -> str:
+    """A mobile number of this test session's own: the same caller calling again about the
+    same matter within days is a repeat (催办), across sessions on one database too."""
+    return f"13{zlib.crc32(run_id.encode()) % 10**7:07d}{n % 100:02d}"

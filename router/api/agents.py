@@ -66,11 +66,11 @@ async def create_call(body: CallIn, caller: Caller, ctx: Context, response: Resp
         document["override"] = {**body.override.model_dump(), "agent_id": body.agent_id}
     call = _parse(ctx, document)
     repository = ctx.components.repository
-    known = (await asyncio.to_thread(repository.find_by_call_ids, [call.call_id])).get(
-        call.call_id)
+    known = await asyncio.to_thread(_ticket_of_call, repository, call.call_id)
     if known is not None:  # a retry gets its ticket; another call with the id is refused
-        _refuse_a_different_call(known, call)
-        return CallAccepted(call_id=call.call_id, state="ticketed", ticket=shown(ctx, known))
+        await _refuse_a_different_call(repository, known, call)
+        state = "ticketed" if known.call_id == call.call_id else "repeat"
+        return CallAccepted(call_id=call.call_id, state=state, ticket=shown(ctx, known))
     notice = ctx.notices.expect(call.call_id)
     try:
         try:
@@ -89,8 +89,9 @@ async def create_call(body: CallIn, caller: Caller, ctx: Context, response: Resp
         response.status_code = status.HTTP_202_ACCEPTED
         response.headers["Location"] = f"/api/v1/calls/{call.call_id}"
         return CallAccepted(call_id=call.call_id, state="accepted")
-    _refuse_a_different_call(ticket, call)  # another call took the id meanwhile
-    return CallAccepted(call_id=call.call_id, state="ticketed", ticket=shown(ctx, ticket))
+    await _refuse_a_different_call(repository, ticket, call)  # another took the id meanwhile
+    state = "ticketed" if ticket.call_id == call.call_id else "repeat"
+    return CallAccepted(call_id=call.call_id, state=state, ticket=shown(ctx, ticket))
 
 
 def _parse(ctx: ApiContext, document: dict[str, Any]) -> CallRecord:
@@ -104,8 +105,18 @@ def _parse(ctx: ApiContext, document: dict[str, Any]) -> CallRecord:
                             {"reason": exc.reason.value, "detail": exc.detail}) from None
 
 
-def _refuse_a_different_call(ticket: Ticket, call: CallRecord) -> None:
-    if not ticket.is_same_call(call):
+async def _refuse_a_different_call(store: TicketStore, ticket: Ticket, call: CallRecord
+                                   ) -> None:
+    """409 when the call id already names another call: its own ticket's, or the repeat
+    counted on another ticket under that id."""
+    if ticket.call_id == call.call_id:
+        different = not ticket.is_same_call(call)
+    else:
+        reported = (await asyncio.to_thread(store.reported_calls, [call.call_id])).get(
+            call.call_id)
+        different = reported is not None and (reported.hotline, reported.text) != (
+            call.hotline, call.text)
+    if different:
         raise HTTPException(status.HTTP_409_CONFLICT, {
             "reason": "call_id_conflict",
             "detail": f"call id {call.call_id} already names ticket {ticket.ticket_id}"
@@ -118,7 +129,8 @@ async def get_call(call_id: str, caller: Caller, ctx: Context) -> CallAccepted:
     ticket = await wait_for_ticket(ctx.components.repository, call_id, 0)
     if ticket is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no ticket for this call (yet)")
-    return CallAccepted(call_id=call_id, state="ticketed", ticket=shown(ctx, ticket))
+    state = "ticketed" if ticket.call_id == call_id else "repeat"
+    return CallAccepted(call_id=call_id, state=state, ticket=shown(ctx, ticket))
 
 
 async def wait_for_ticket(store: TicketStore, call_id: str, wait_seconds: float,
@@ -128,9 +140,9 @@ async def wait_for_ticket(store: TicketStore, call_id: str, wait_seconds: float,
     another worker's partition holds."""
     deadline = time.monotonic() + wait_seconds
     while True:
-        found = await asyncio.to_thread(store.find_by_call_ids, [call_id])
-        if call_id in found or time.monotonic() >= deadline:
-            return found.get(call_id)
+        found = await asyncio.to_thread(_ticket_of_call, store, call_id)
+        if found is not None or time.monotonic() >= deadline:
+            return found
         pause = min(_LOOK_AGAIN_SECONDS, max(deadline - time.monotonic(), 0.0))
         if notice is None:
             await asyncio.sleep(pause)
@@ -140,3 +152,15 @@ async def wait_for_ticket(store: TicketStore, call_id: str, wait_seconds: float,
 
 
 _LOOK_AGAIN_SECONDS = 0.25
+
+
+def _ticket_of_call(store: TicketStore, call_id: str) -> Ticket | None:
+    """The call's own ticket, or the open ticket it was counted on as a repeat (催办)."""
+    own = store.find_by_call_ids([call_id]).get(call_id)
+    if own is not None:
+        return own
+    reported = store.reported_calls([call_id]).get(call_id)
+    if reported is None:
+        return None
+    holders = store.get_many([reported.ticket_id])
+    return holders[0] if holders else None

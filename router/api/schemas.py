@@ -135,7 +135,9 @@ class EventOut(BaseModel):
 
 class CallAccepted(BaseModel):
     call_id: str
-    state: str = Field(description="'ticketed' when the ticket exists, else 'accepted'")
+    state: str = Field(description="'ticketed' when its ticket exists; 'repeat' when it was"
+                                    " counted on an open ticket of the same caller (催办);"
+                                    " else 'accepted'")
     ticket: TicketOut | None = None
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -63,3 +63,24 @@ class CallRecord:
     area: str | None = None  # district code, when the source already knows it
     override: Override | None = None
     raw_payload: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class RepeatPolicy:
+    """催办: a call from the same caller, about the same category, at least this similar to
+    an open ticket created within the window, is counted on that ticket."""
+
+    window: timedelta = timedelta(hours=72)
+    min_similarity: float = 0.25  # of the texts' character 3-grams (Jaccard)
+
+
+def caller_key(contact: str | None) -> str | None:
+    """Who called, as a key that is the same whether the number came whole or masked
+    (13800001234 and 138****1234 both give 1381234): the first three and last four digits.
+    None when the contact holds fewer than seven digits."""
+    if not contact:
+        return None
+    digits = "".join(ch for ch in contact if ch.isascii() and ch.isdigit())
+    if len(digits) == 13 and digits.startswith("861"):  # +86 before a mobile number
+        digits = digits[2:]
+    return digits[:3] + digits[-4:] if len(digits) >= 7 else None

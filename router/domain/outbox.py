@@ -58,7 +58,8 @@ _HANDED_OVER = frozenset({EventKind.CREATED, EventKind.DISPATCHED, EventKind.TRA
 # notes, replies or reasons people typed (they may name the citizen).
 _ANNOUNCED_DETAIL = ("clock", "round", "level", "crossed_at", "due_at", "reason_code",
                      "returns", "needs_ruling", "reached", "solved", "satisfaction", "into",
-                     "ticket_id", "reopens", "duplicates", "from_unit")
+                     "ticket_id", "reopens", "duplicates", "from_unit", "repeats",
+                     "call_id", "channel")
 
 
 def messages_for(changes: Sequence[TicketChange]) -> list[OutboxMessage]:

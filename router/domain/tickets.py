@@ -87,6 +87,7 @@ class EventKind(StrEnum):
     DISPATCHED = "dispatched"  # sent on to a unit by a dispatcher
     TRANSFERRED = "transferred"  # sent on to an emergency line by a dispatcher
     CLAIMED = "claimed"  # 签收
+    REPEAT_REPORTED = "repeat_reported"  # 催办: the same caller again about the same matter
     CONTACTED = "contacted"  # first (or later) contact with the citizen, with a note
     RESOLVED = "resolved"  # 办结, with the reply given to the citizen
     CALLED_BACK = "called_back"  # 回访: reached or not, solved or not, satisfaction
@@ -228,6 +229,8 @@ class Ticket:
     satisfaction: Satisfaction | None = None
     # The current unit signed and made first contact within their targets: None until known.
     responded_in_time: bool | None = None
+    caller_key: str | None = None  # see router.domain.calls.caller_key
+    repeat_count: int = 0  # 催办: the same caller's later calls about it
 
     def is_same_call(self, call: CallRecord) -> bool:
         """Whether `call` is this ticket's own call sent again (a replay or a retry), rather
@@ -346,6 +349,20 @@ class Ticket:
         if ruling_note is not None:
             detail["note"] = ruling_note
         return sent._change(self, dispatcher, at, policy, [*crossings, (kind, detail)])
+
+    def record_repeat(self, call_id: str, channel: str, received_at: datetime, at: datetime,
+                      policy: SlaPolicy) -> TicketChange:
+        """催办: the caller called again about this open ticket; counted on it, no new
+        ticket. Its clocks go on as they were."""
+        if self.status not in UNRESOLVED_STATUSES:
+            raise InvalidTransition(f"ticket {self.ticket_id} is {self.status}: a new call"
+                                    " about it is a new demand", current=self.status.value)
+        base, crossings = self._settled(at, policy)
+        repeated = dataclasses.replace(base, repeat_count=self.repeat_count + 1)
+        return repeated._change(self, None, at, policy, [*crossings, (
+            EventKind.REPEAT_REPORTED, {"call_id": call_id, "channel": channel,
+                                        "received_at": received_at.isoformat(),
+                                        "repeats": repeated.repeat_count})])
 
     # -- the unit's work ----------------------------------------------------------------
 

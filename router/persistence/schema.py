@@ -105,12 +105,38 @@ tickets = Table(
     Column("solved", Boolean),
     Column("satisfaction", String(32)),
     Column("resolution_breached_at", UtcDateTime),
+    # 催办: who called (first three and last four digits of the contact) and how often again.
+    Column("caller_key", String(16)),
+    Column("repeat_count", Integer, nullable=False),
     Index("ix_tickets_unit_status", "unit", "status"),
     Index("ix_tickets_received_at", "received_at"),
     Index("ix_tickets_created_at", "created_at"),
     Index("ix_tickets_next_alarm_at", "origin", "next_alarm_at",
           postgresql_where=Column("next_alarm_at").isnot(None),
           sqlite_where=Column("next_alarm_at").isnot(None)),
+    Index("ix_tickets_caller_key", "caller_key", "created_at"),
+)
+
+# Calls that made no ticket of their own: a caller's repeat about an open ticket (催办). The
+# call id stays the idempotency key (a replay finds its row here), and the call is kept whole
+# so a dispatcher could still make it a ticket of its own.
+reports = Table(
+    "reports",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("call_id", String(128), nullable=False, unique=True),
+    Column("ticket_id", String(40), ForeignKey("tickets.ticket_id"), nullable=False),
+    Column("kind", String(16), nullable=False),  # repeat
+    Column("hotline", String(16), nullable=False),
+    Column("channel", String(16), nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("caller_contact", String(500)),
+    Column("text", Text, nullable=False),
+    Column("place_text", String(500)),
+    Column("similarity", Float, nullable=False),
+    Column("raw_payload", JSON, nullable=False),
+    Index("ix_reports_ticket_id", "ticket_id"),
 )
 
 # The audit trail: one row per domain event, one shape for every kind.

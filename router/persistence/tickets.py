@@ -22,8 +22,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from router.domain.errors import ConcurrentChange
-from router.domain.outbox import OutboxMessage
+from router.domain.errors import ConcurrentChange, InvalidTransition
+from router.domain.outbox import OutboxMessage, messages_for
 from router.domain.rates import OutcomeCounts
 from router.domain.routing import Disposition
 from router.domain.sla import Clock, ClockName, ClockPhase
@@ -38,7 +38,8 @@ from router.domain.tickets import (
     TicketStatus,
 )
 from router.persistence.errors import database_errors_as_transient
-from router.persistence.schema import outbox, ticket_events, tickets
+from router.persistence.schema import outbox, reports, ticket_events, tickets
+from router.ports import RepeatCall, ReportedCall
 
 # Columns a change may move; the rest are fixed when the ticket is created.
 _MUTABLE = ("version", "updated_at", "category", "urgency", "emergency_service", "disposition",
@@ -47,7 +48,7 @@ _MUTABLE = ("version", "updated_at", "category", "urgency", "emergency_service",
             "escalation_level", "merged_into", "duplicate_count", "suspended_from",
             "extension_request", "first_contact_at", "resolved_at", "closed_at",
             "callback_attempts", "responded_in_time", "solved", "satisfaction",
-            "resolution_breached_at")
+            "resolution_breached_at", "repeat_count")
 
 Tick = Callable[[Ticket], TicketChange | None]
 
@@ -82,26 +83,90 @@ class TicketRepository:
             rows = connection.execute(select(tickets).where(tickets.c.call_id.in_(ids)))
             return {row.call_id: ticket_from_row(row._mapping) for row in rows}
 
-    def create(self, changes: Sequence[TicketChange], messages: Sequence[OutboxMessage]
-               ) -> set[str]:
-        """Insert the tickets whose call id is new, with their events and outbox entries;
-        returns the call ids actually created.
+    def create(self, changes: Sequence[TicketChange], messages: Sequence[OutboxMessage],
+               repeats: Sequence[RepeatCall] = ()) -> set[str]:
+        """Insert the tickets whose call id is new, with their events and outbox entries,
+        and count the repeats on their tickets; returns the call ids actually created or
+        counted.
 
         ON CONFLICT DO NOTHING makes a concurrent or replayed insert of the same call a no-op,
         in the database itself, so two workers can never create the same ticket twice; the
-        events and messages of a ticket that was not inserted are not written either.
+        events and messages of a ticket that was not inserted are not written either. A
+        repeat is counted once too (its call id is unique among the reports), on its ticket
+        as it stands, locked FOR UPDATE on PostgreSQL; one whose ticket is no longer open is
+        left out of the result, for the caller to make it a ticket.
         """
-        if not changes:
+        if not changes and not repeats:
             return set()
         statement = (self._insert(tickets).on_conflict_do_nothing(index_elements=["call_id"])
                      .returning(tickets.c.call_id, tickets.c.ticket_id))
         with database_errors_as_transient(), self._engine.begin() as connection:
-            created = {row.ticket_id: row.call_id for row in connection.execute(
-                statement, [_row(change.ticket) | {"origin": self._origin}
-                            for change in changes])}
-            self._append(connection, [c for c in changes if c.ticket.ticket_id in created],
-                         [m for m in messages if m.ticket_id in created])
-        return set(created.values())
+            created: dict[str, str] = {}
+            if changes:
+                created = {row.ticket_id: row.call_id for row in connection.execute(
+                    statement, [_row(change.ticket) | {"origin": self._origin}
+                                for change in changes])}
+                self._append(connection, [c for c in changes if c.ticket.ticket_id in created],
+                             [m for m in messages if m.ticket_id in created])
+            counted = self._count_repeats(connection, repeats)
+        return set(created.values()) | counted
+
+    def _count_repeats(self, connection: Connection, repeats: Sequence[RepeatCall]
+                       ) -> set[str]:
+        counted: set[str] = set()
+        now = datetime.now(UTC)
+        for repeat in repeats:
+            query = select(tickets).where(tickets.c.ticket_id == repeat.ticket_id)
+            if self._engine.dialect.name == "postgresql":
+                query = query.with_for_update()
+            row = connection.execute(query).first()
+            if row is None:
+                continue
+            try:
+                change = repeat.change(ticket_from_row(row._mapping))
+            except InvalidTransition:
+                continue  # no longer open: the call is a new demand
+            inserted = connection.execute(
+                self._insert(reports).on_conflict_do_nothing(index_elements=["call_id"])
+                .returning(reports.c.call_id), [_report_row(repeat, now)]).first()
+            if inserted is None:
+                counted.add(repeat.call.call_id)  # counted before: a replay
+                continue
+            if not self._apply(connection, change):
+                raise ConcurrentChange(f"ticket {repeat.ticket_id} changed under its lock",
+                                       current=None)
+            self._append(connection, [change], messages_for([change]))
+            counted.add(repeat.call.call_id)
+        return counted
+
+    def reported_calls(self, call_ids: Iterable[str]) -> dict[str, ReportedCall]:
+        ids = list(call_ids)
+        if not ids:
+            return {}
+        with database_errors_as_transient(), self._engine.connect() as connection:
+            rows = connection.execute(select(reports).where(reports.c.call_id.in_(ids)))
+            return {row.call_id: ReportedCall(
+                call_id=row.call_id, ticket_id=row.ticket_id, hotline=row.hotline,
+                text=row.text, caller_contact=row.caller_contact, place_text=row.place_text)
+                for row in rows}
+
+    def open_by_callers(self, keys: Iterable[str], since: datetime
+                        ) -> dict[str, list[Ticket]]:
+        wanted = sorted(set(keys))
+        if not wanted:
+            return {}
+        unresolved = [status.value for status in UNRESOLVED_STATUSES]
+        with database_errors_as_transient(), self._engine.connect() as connection:
+            rows = connection.execute(
+                select(tickets).where(tickets.c.caller_key.in_(wanted),
+                                      tickets.c.created_at >= since,
+                                      tickets.c.status.in_(unresolved))
+                .order_by(tickets.c.created_at))
+            found: dict[str, list[Ticket]] = {}
+            for row in rows:
+                ticket = ticket_from_row(row._mapping)
+                found.setdefault(ticket.caller_key or "", []).append(ticket)
+            return found
 
     def save(self, changes: Sequence[TicketChange], messages: Sequence[OutboxMessage]) -> None:
         if not changes:
@@ -290,6 +355,7 @@ def _row(ticket: Ticket) -> dict[str, Any]:
         "responded_in_time": ticket.responded_in_time, "solved": ticket.solved,
         "satisfaction": ticket.satisfaction.value if ticket.satisfaction else None,
         "resolution_breached_at": ticket.resolution_breached_at,
+        "caller_key": ticket.caller_key, "repeat_count": ticket.repeat_count,
     }
 
 
@@ -317,7 +383,18 @@ def ticket_from_row(row: Mapping[str, Any] | RowMapping) -> Ticket:
         closed_at=row["closed_at"], callback_attempts=row["callback_attempts"],
         responded_in_time=row["responded_in_time"], solved=row["solved"],
         satisfaction=Satisfaction(row["satisfaction"]) if row["satisfaction"] else None,
+        caller_key=row["caller_key"], repeat_count=row["repeat_count"],
     )
+
+
+def _report_row(repeat: RepeatCall, now: datetime) -> dict[str, Any]:
+    call = repeat.call
+    return {"call_id": call.call_id, "ticket_id": repeat.ticket_id, "kind": "repeat",
+            "hotline": call.hotline, "channel": call.channel.value,
+            "received_at": call.received_at, "created_at": now,
+            "caller_contact": call.caller_contact, "text": call.text,
+            "place_text": call.place_text, "similarity": round(repeat.similarity, 4),
+            "raw_payload": dict(call.raw_payload)}
 
 
 def _time(moment: datetime | None) -> str | None:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from router.domain.routing import Disposition
-from tests.conftest import Services
+from tests.conftest import Services, caller_number
 from tests.integration.conftest import Worker
 
 pytestmark = pytest.mark.integration
@@ -25,7 +25,7 @@ def test_an_agent_creates_a_ticket_over_http_and_hears_where_it_went(
     call_id = f"{services.run_id}-desk-1"
     status, body = worker.request("POST", "/api/v1/calls", {
         "call_id": call_id, "hotline": "12345", "text": NOISE, "place_text": "七里河区",
-        "caller_contact": "13900005678", "agent_id": "A017"}, unit=CENTRE)
+        "caller_contact": caller_number(services.run_id, 1), "agent_id": "A017"}, unit=CENTRE)
     assert status == 201, body
     assert body["state"] == "ticketed"
     ticket = body["ticket"]
@@ -114,7 +114,8 @@ def test_a_unit_claims_and_acknowledges_its_own_tickets_and_cannot_see_others(
     assert queue["pending"] == 0
 
 
-def test_metrics_and_the_openapi_description_are_served(worker: Worker) -> None:
+def test_metrics_and_the_openapi_description_are_served(worker: Worker, services: Services
+                                                        ) -> None:
     status, spec = worker.request("GET", "/openapi.json")
     assert status == 200
     assert "/api/v1/calls" in spec["paths"]
@@ -129,7 +130,7 @@ def test_metrics_and_the_openapi_description_are_served(worker: Worker) -> None:
                  "hotline_processing_latency_seconds_bucket{", "hotline_queue_pending{",
                  "hotline_dispatch_delay_seconds_bucket{"):
         assert name in metrics
-    assert "13900005678" not in metrics
+    assert caller_number(services.run_id, 1) not in metrics
     assert "13800001234" not in metrics
     # nothing this session sent (repeats within one batch included) made processing fail
     assert 'reason="processing_failed"' not in metrics
@@ -139,11 +140,12 @@ def test_the_worker_log_never_shows_a_callers_number(worker: Worker, services: S
     call_id = f"{services.run_id}-desk-log"
     status, _ = worker.request("POST", "/api/v1/calls", {
         "call_id": call_id, "text": "我的电话是13700001111，身份证110101199003071234，要咨询社保",
-        "caller_contact": "13700001111"}, unit=CENTRE)
+        "caller_contact": caller_number(services.run_id, 2)}, unit=CENTRE)
     assert status in (201, 202)
     log = worker.log_path.read_text(encoding="utf-8", errors="replace")
     assert call_id in worker.repository.find_by_call_ids([call_id])
-    for secret in ("13700001111", "110101199003071234", "13900005678"):
+    for secret in ("13700001111", "110101199003071234", caller_number(services.run_id, 1),
+                   caller_number(services.run_id, 2)):
         assert secret not in log
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import zlib
 
 import pytest
 
@@ -17,8 +18,10 @@ ROUTING = load_router_config().routing
 
 
 def call(call_id: str, text: str, **fields: object) -> tuple[str, bytes]:
+    # a caller of its own per call: the same caller again about it would be a repeat (催办)
+    caller = f"138{zlib.crc32(call_id.encode()) % 10**8:08d}"
     record = {"call_id": call_id, "hotline": "12345", "channel": "phone",
-              "received_at": "2026-11-29T09:00:00+08:00", "caller_contact": "13800001234",
+              "received_at": "2026-11-29T09:00:00+08:00", "caller_contact": caller,
               "text": text, **fields}
     return call_id, json.dumps(record, ensure_ascii=False).encode("utf-8")
 
@@ -86,7 +89,7 @@ def test_an_emergency_call_is_transferred_not_queued(worker: Worker, services: S
                                                      ) -> None:
     call_id = f"{services.run_id}-fire"
     worker.publish([call(call_id, "紧急！城关区某小区3号楼起火了，浓烟很大，有人被困在楼上！",
-                         place_text="城关区")])
+                         place_text="城关区", caller_contact="13800001234")])
     ticket = worker.wait_for_tickets([call_id])[call_id]
     assert ticket.disposition is Disposition.TRANSFERRED
     assert ticket.emergency_service == "119"

@@ -27,7 +27,7 @@ from router.intake_service import IntakeService
 from router.persistence.database import upgrade_schema
 from router.persistence.schema import outbox
 from router.persistence.tickets import TicketRepository
-from tests.conftest import Services, service_env
+from tests.conftest import Services, caller_number, service_env
 from tests.integration.conftest import Worker, start_worker
 from tests.integration.test_resilience import observer, queued_ticket_ids, wait_for_committed
 
@@ -172,7 +172,8 @@ def test_two_dispatchers_racing_for_one_triage_ticket_one_wins_and_the_other_uni
         call_id = f"{services.run_id}-race-dispatch-{race}"
         status, body = worker.request("POST", "/api/v1/calls", {
             "call_id": call_id, "hotline": "110", "channel": "transfer",
-            "caller_contact": "13900001111",
+            # a caller each: the same caller again about it would be a repeat (催办)
+            "caller_contact": caller_number(services.run_id, race),
             "text": "110转来：邻居装修噪音很大，还说要打人，请协调。"}, unit=centre)
         assert status == 201, body
         ticket_id = body["ticket"]["ticket_id"]

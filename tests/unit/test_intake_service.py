@@ -14,6 +14,7 @@ from router.domain.outbox import OutboxMessage
 from router.domain.routing import Disposition
 from router.domain.tickets import Ticket, TicketChange, TicketStatus
 from router.intake_service import IntakeService
+from router.ports import RepeatCall, ReportedCall
 
 NOW = datetime(2026, 11, 29, 1, 0, tzinfo=UTC)
 
@@ -28,8 +29,18 @@ class InMemoryTickets:
     def find_by_call_ids(self, call_ids: Iterable[str]) -> dict[str, Ticket]:
         return {c: self.by_call[c] for c in call_ids if c in self.by_call}
 
-    def create(self, changes: Sequence[TicketChange], messages: Sequence[OutboxMessage]
-               ) -> set[str]:
+    def reported_calls(self, call_ids: Iterable[str]) -> dict[str, ReportedCall]:
+        return {}  # repeats (催办) are tested on the real databases
+
+    def open_by_callers(self, keys: Iterable[str], since: datetime) -> dict[str, list[Ticket]]:
+        return {}
+
+    def get_many(self, ticket_ids: Sequence[str]) -> list[Ticket]:
+        found = {t.ticket_id: t for t in self.by_call.values()}
+        return [found[i] for i in ticket_ids if i in found]
+
+    def create(self, changes: Sequence[TicketChange], messages: Sequence[OutboxMessage],
+               repeats: Sequence[RepeatCall] = ()) -> set[str]:
         new_tickets = [change.ticket for change in changes]
         created = {t.call_id for t in new_tickets if t.call_id not in self.by_call}
         self.by_call.update({t.call_id: t for t in new_tickets if t.call_id in created})
