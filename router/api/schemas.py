@@ -122,6 +122,7 @@ class TicketOut(BaseModel):
     solved: bool | None = None
     satisfaction: str | None = None
     responded_in_time: bool | None = None
+    repeat_count: int = Field(0, description="催办: the caller's later calls counted on it")
 
 
 class EventOut(BaseModel):
@@ -212,7 +213,7 @@ def ticket_out(ticket: Ticket, policy: SlaPolicy | None = None, now: datetime | 
         closed_at=ticket.closed_at, callback_attempts=ticket.callback_attempts,
         solved=ticket.solved,
         satisfaction=ticket.satisfaction.value if ticket.satisfaction else None,
-        responded_in_time=ticket.responded_in_time,
+        responded_in_time=ticket.responded_in_time, repeat_count=ticket.repeat_count,
         ticket_id=ticket.ticket_id, call_id=ticket.call_id, version=ticket.version,
         hotline=ticket.hotline, channel=ticket.channel, received_at=ticket.received_at,
         created_at=ticket.created_at, updated_at=ticket.updated_at,
