@@ -181,9 +181,10 @@ def _unit_token(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _report(settings: Settings, args: argparse.Namespace) -> int:
-    from router.bootstrap import database_url, stores_at
+    from router.bootstrap import database_engine
     from router.config_files import load_router_config
     from router.metrics import RouterMetrics
+    from router.persistence.tickets import TicketRepository
     from router.report import Period, build_report
     from router.sla_reports import RateReports
 
@@ -193,10 +194,13 @@ def _report(settings: Settings, args: argparse.Namespace) -> int:
         print(f"hotline-router report: {exc}", file=sys.stderr)
         return 2
     config = load_router_config(settings.config_dir)
-    tickets, _ = stores_at(database_url(settings), settings.kafka.app_id)
-    reports = RateReports(tickets, config.sla.rates, RouterMetrics())
+    # the schema brought up to date first, as the worker does: a fresh database reports empty
+    engine = database_engine(settings, migrate=True)
+    reports = RateReports(TicketRepository(engine, origin=settings.kafka.app_id),
+                          config.sla.rates, RouterMetrics())
     page = build_report(reports, period, {code: unit.name for code, unit
                                           in config.routing.units.items()}, args.out)
+    engine.dispose()
     print(json.dumps({"period": period.label, "page": str(page)}))
     return 0
 

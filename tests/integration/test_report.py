@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -130,3 +131,19 @@ def test_the_monthly_ranking_renders_every_unit_with_its_three_rates(tmp_path: P
     assert "三率排名通报" in dom
     if os.environ.get("HOTLINE_REPORT_SCREENSHOT"):  # for the README
         shutil.copy(screenshot, os.environ["HOTLINE_REPORT_SCREENSHOT"])
+
+
+def test_the_report_command_writes_the_page_even_for_a_database_never_used(tmp_path: Path
+                                                                            ) -> None:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("HOTLINE_")}
+    env["HOTLINE_DATABASE_URL"] = f"sqlite:///{tmp_path / 'fresh.db'}"
+    done = subprocess.run([sys.executable, "-m", "router.cli", "report", "--period", "2026-11",
+                           "--out", str(tmp_path / "out")], env=env, capture_output=True,
+                          text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (tmp_path / "out" / "index.html").exists()
+    refused = subprocess.run([sys.executable, "-m", "router.cli", "report", "--period",
+                              "November", "--out", str(tmp_path / "x")], env=env,
+                             capture_output=True, text=True, timeout=300, check=False)
+    assert refused.returncode == 2
+    assert "YYYY-MM" in refused.stderr
