@@ -25,12 +25,14 @@ from router.access import UnitTokens
 from router.api import create_api
 from router.city_gauges import CityGauges
 from router.config_files import RouterConfig, load_router_config
+from router.domain.hotspots import SurgePolicy
 from router.domain.outbox import OutboxMessage
 from router.intake_service import CallAssessor, IntakeService
-from router.metrics import RouterMetrics
+from router.metrics import RouterMetrics, count_surges
 from router.outbox_relay import OutboxRelay
 from router.persistence.database import make_engine, upgrade_schema
 from router.persistence.outbox import OutboxRepository
+from router.persistence.surges import SurgeStore
 from router.persistence.tickets import TicketRepository
 from router.pipeline import IntakePipeline
 from router.settings import Settings
@@ -69,6 +71,7 @@ class Components:
     unit_tokens: UnitTokens
     handover: RelayHandover
     reports: RateReports
+    surges: SurgeStore
 
     def close(self) -> None:
         self.redis.close()
@@ -203,17 +206,21 @@ def build_components(settings: Settings, migrate: bool = True) -> Components:
     client = redis_client(settings)
     handover = RelayHandover()
     metrics = RouterMetrics()
+    surges = SurgeStore(engine, SurgePolicy(), origin=settings.kafka.app_id)
     return Components(
         settings=settings, config=config, engine=engine, repository=repository,
         outbox=OutboxRepository(engine, origin=settings.kafka.app_id), redis=client,
         queues=DepartmentQueues(client, settings.redis.queue_prefix), classifier=classifier,
         urgency=urgency,
         service=IntakeService(config, classifier, urgency, repository, handover=handover,
-                              normalise=normalise_text, similarity=text_similarity),
+                              normalise=normalise_text, similarity=text_similarity,
+                              surges=surges,
+                              on_surge=lambda changes: count_surges(metrics, changes)),
         metrics=metrics,
         unit_tokens=unit_tokens(settings),
         handover=handover,
         reports=RateReports(repository, config.sla.rates, metrics, config.sla.policy.calendars),
+        surges=surges,
     )
 
 
@@ -258,6 +265,7 @@ def build_runtime(components: Components) -> Runtime:
                    ttl_seconds=3 * every),
         components.reports, components.queues, list(components.config.routing.units),
         components.metrics, components.outbox, lag,
-        rates_every_seconds=settings.sla.metrics_refresh_seconds)
+        rates_every_seconds=settings.sla.metrics_refresh_seconds, surges=components.surges,
+        categories=components.classifier.categories)
     return Runtime(components=components, stream=stream, relay=relay, desk=desk, api=api,
                    timer=timer, city=city)

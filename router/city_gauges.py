@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Protocol
 
 from router.domain.errors import TransientFailure
+from router.domain.hotspots import ActiveSurge
 from router.metrics import RouterMetrics
 from router.sla_reports import RateReports
 
@@ -33,6 +34,10 @@ class Lease(Protocol):
 class QueueDepths(Protocol):
     def depth(self, unit: str) -> dict[str, int]: ...
     def oldest_waiting_seconds(self, unit: str, now_ms: int) -> float: ...
+
+
+class ActiveSurges(Protocol):
+    def active(self) -> list[ActiveSurge]: ...
 
 
 class Backlog(Protocol):
@@ -57,7 +62,10 @@ class CityGauges:
     def __init__(self, lease: Lease, reports: RateReports, queues: QueueDepths,
                  units: Sequence[str], metrics: RouterMetrics,
                  outbox: Backlog, lag: LagSource | None = None,
-                 rates_every_seconds: float = 60.0) -> None:
+                 rates_every_seconds: float = 60.0, surges: ActiveSurges | None = None,
+                 categories: Sequence[str] = ()) -> None:
+        self._surges = surges
+        self._categories = list(categories)
         self._lease = lease
         self._outbox = outbox
         self._rates_every = rates_every_seconds
@@ -89,6 +97,12 @@ class CityGauges:
         self._metrics.outbox_backlog.set(count)
         age = (datetime.now(UTC) - oldest).total_seconds() if oldest else 0.0
         self._metrics.outbox_oldest_age.set(max(age, 0.0))
+        if self._surges is not None:
+            raised: dict[str, int] = dict.fromkeys(self._categories, 0)
+            for found in self._surges.active():
+                raised[found.category] = raised.get(found.category, 0) + 1
+            for category, count in raised.items():
+                self._metrics.hotspots_active.labels(category).set(count)
         now_ms = int(time.time() * 1000)
         for unit in self._units:
             depth = self._queues.depth(unit)
@@ -111,7 +125,7 @@ class CityGauges:
                       self._metrics.queue_oldest_waiting, self._metrics.open_tickets,
                       self._metrics.open_overdue_tickets, self._metrics.unit_rate,
                       self._metrics.consumer_lag, self._metrics.consumer_committed_offset,
-                      self._metrics.calendar_unknown_year):
+                      self._metrics.calendar_unknown_year, self._metrics.hotspots_active):
             gauge.clear()
         self._metrics.outbox_backlog.set(0)
         self._metrics.outbox_oldest_age.set(0)

@@ -6,6 +6,7 @@ stall the stream's event loop.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from datetime import UTC, datetime
 from router.config_files import RouterConfig
 from router.domain.calls import CallRecord, caller_key
 from router.domain.catalogue import CatalogueMatch
+from router.domain.hotspots import KeyChange, Report
 from router.domain.outbox import messages_for
 from router.domain.routing import Disposition, RoutingDecision, RoutingRequest
 from router.domain.sla import SlaPolicy
@@ -24,9 +26,12 @@ from router.ports import (
     NewTicketStore,
     PredictionLike,
     RepeatCall,
+    SurgeCounter,
     UrgencyLike,
     UrgencyRulesLike,
 )
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,11 +133,16 @@ class IntakeService:
                  clock: Callable[[], datetime] = _utcnow,
                  handover: Handover = lambda _messages: None,
                  normalise: Callable[[str], str] = lambda text: text,
-                 similarity: Callable[[str, str], float] = _same_text) -> None:
+                 similarity: Callable[[str, str], float] = _same_text,
+                 surges: SurgeCounter | None = None,
+                 on_surge: Callable[[Sequence[KeyChange]], None] = lambda _changes: None
+                 ) -> None:
         self._assessor = CallAssessor(config, classifier, urgency_rules, normalise)
         self._sla = config.sla.policy
         self._repeat_policy = config.repeats
         self._similarity = similarity
+        self._surges = surges
+        self._on_surge = on_surge
         self._repository = repository
         self._clock = clock
         self._handover = handover
@@ -200,7 +210,25 @@ class IntakeService:
                 outcomes.append(CallOutcome(known, created=False,
                                             conflict=not known.is_same_call(call)))
         observe("persist", time.perf_counter() - started - classify_seconds)
+        self._count_surges([(o, call) for o, call in zip(outcomes, calls, strict=True)
+                            if (o.created or o.repeat) and unique[call.call_id] is call])
         return outcomes
+
+    def _count_surges(self, counted: Sequence[tuple[CallOutcome, CallRecord]]) -> None:
+        """未诉先办: every new report (a ticket made or a repeat counted) goes to its
+        category × area's surge detector, in the call's own time. Derived state: a failure
+        here is logged and never holds up intake."""
+        if self._surges is None or not counted:
+            return
+        reports = [Report(outcome.ticket.category, outcome.ticket.area, call.received_at)
+                   for outcome, call in counted if outcome.ticket.area is not None]
+        try:
+            changes = self._surges.count(reports)
+        except Exception:
+            log.exception("surges not counted for a batch of %d reports", len(reports))
+            return
+        if changes:
+            self._on_surge(changes)
 
     def _create(self, tickets: Sequence[Ticket], repeats: Sequence[RepeatCall]) -> _Created:
         """The tickets, their `created` events and what they must tell the outside world

@@ -6,15 +6,19 @@ never a ticket id, call id, phone number or text.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from router.domain.hotspots import KeyChange
 from router.domain.sla import ClockName, ClockPhase
 from router.domain.tickets import EventKind, Ticket, TicketChange, TicketEvent, TicketStatus
 
 # Stage latencies run from milliseconds (parsing) to tens of seconds (a database outage);
 # the client's default buckets would do, but these are chosen to split the 10 ms–1 s band.
+log = logging.getLogger(__name__)
+
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
                     10.0, 30.0, 60.0)
 # From the call's receipt to its ticket being in a queue or handed to an emergency line: seconds
@@ -146,6 +150,16 @@ class RouterMetrics:
             "hotline_consumer_committed_offset",
             "The worker group's committed offset per partition (its progress)",
             ["topic", "partition"], registry=r)
+        self.hotspots_raised = Counter(
+            "hotline_hotspots_raised_total",
+            "Surges raised (未诉先办): reports of one category in one area far above their"
+            " baseline", ["category", "area"], registry=r)
+        self.hotspots_cleared = Counter(
+            "hotline_hotspots_cleared_total", "Surges that subsided", ["category", "area"],
+            registry=r)
+        self.hotspots_active = Gauge(
+            "hotline_hotspots_active", "Surges raised now, per category (0 where none)",
+            ["category"], registry=r)
         self.city_collector = Gauge(
             "hotline_city_collector",
             "1 on the worker that computes the city-wide gauges (queues, open tickets,"
@@ -188,3 +202,16 @@ def _unit_of(ticket: Ticket, event: TicketEvent) -> str:
     # A return is the returning unit's act, though the ticket is the dispatchers' after it.
     unit = event.detail.get("from_unit") if event.kind is EventKind.RETURNED else None
     return str(unit or ticket.unit)
+
+
+def count_surges(metrics: RouterMetrics, changes: Iterable[KeyChange]) -> None:
+    """Raised and cleared surges, counted and logged without any report's text."""
+    for found in changes:
+        if found.change.raised is not None:
+            metrics.hotspots_raised.labels(found.category, found.area).inc()
+            log.warning("surge raised: %s in %s, %d reports in the window against %.1f"
+                        " expected", found.category, found.area, found.change.raised.reports,
+                        found.change.raised.expected)
+        if found.change.cleared is not None:
+            metrics.hotspots_cleared.labels(found.category, found.area).inc()
+            log.info("surge cleared: %s in %s", found.category, found.area)

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Literal, Protocol
 
 from router.domain.calls import CallRecord
+from router.domain.hotspots import ActiveSurge, KeyChange, Report
 from router.domain.outbox import Destination, OutboxMessage
 from router.domain.tickets import Ticket, TicketChange
 
@@ -74,6 +75,13 @@ class ReportedCall:
     text: str
     caller_contact: str | None
     place_text: str | None
+
+
+class SurgeCounter(Protocol):
+    """Where the surge detector keeps its state (shared by the workers)."""
+
+    def count(self, reports: Sequence[Report]) -> list[KeyChange]: ...
+    def active(self) -> list[ActiveSurge]: ...
 
 
 class NewTicketStore(Protocol):

@@ -125,6 +125,10 @@ def city() -> dashboard.Dashboard:
                 [("sum by (clock) (increase(hotline_sla_breaches_total[1h]))", "{{clock}}")],
                 "short"))
             .with_panel(series(
+                "Hotspots (未诉先办)", "Surges raised now per category: reports of one"
+                " category in one area far above their baseline (GET /api/v1/hotspots).",
+                [("sum by (category) (hotline_hotspots_active)", "{{category}}")], "short"))
+            .with_panel(series(
                 "Open overdue tickets by unit", "Unresolved tickets past their resolution"
                 " target, per unit holding them.",
                 [("max by (department) (hotline_open_overdue_tickets)", "{{department}}")],

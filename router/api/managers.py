@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import AwareDatetime, BaseModel, Field
 
-from router.api.context import Caller, Context, is_centre
+from router.api.context import Caller, Context, is_centre, require_reader
 from router.sla_reports import Grouping
 
 router = APIRouter(prefix="/api/v1", tags=["managers"])
@@ -30,6 +30,17 @@ class RateGroupOut(BaseModel):
     basically_satisfied: int
     unsatisfied: int
     open_overdue: int = Field(description="unresolved and past the resolution target")
+
+
+class HotspotOut(BaseModel):
+    category: str
+    area: str
+    raised_at: datetime = Field(description="event time of the minute that raised it")
+    reports_when_raised: int = Field(description="reports in the 10-minute window then")
+    expected: float = Field(description="what the baseline expected in such a window")
+    tail_probability: float = Field(description="chance of that many under the baseline")
+    peak: int = Field(description="the most reports in one window since")
+    reports_now: int = Field(description="in the window as of the latest report")
 
 
 class RatesOut(BaseModel):
@@ -76,3 +87,15 @@ async def rates(caller: Caller, ctx: Context,
             basically_satisfied=g.counts.basically_satisfied,
             unsatisfied=g.counts.unsatisfied, open_overdue=g.counts.open_overdue)
             for g in groups])
+
+
+@router.get("/hotspots", response_model=list[HotspotOut])
+async def hotspots(caller: Caller, ctx: Context) -> list[HotspotOut]:
+    """未诉先办: the surges raised now, by category × area, with their evidence (no report's
+    text). The dispatch centre and managers see them."""
+    require_reader(ctx, caller)
+    active = await asyncio.to_thread(ctx.components.surges.active)
+    return [HotspotOut(category=a.category, area=a.area, raised_at=a.surge.raised_at,
+                       reports_when_raised=a.surge.reports, expected=round(a.surge.expected, 3),
+                       tail_probability=a.surge.tail_probability, peak=a.surge.peak,
+                       reports_now=a.reports_now) for a in active]

@@ -156,7 +156,14 @@ def advance(state: SurgeState, at: datetime, policy: SurgePolicy
     index = policy.index(at)
     if state.latest is None or index <= state.latest:
         return state, SurgeChange()
-    return _moved(state, dict(state.buckets), index, policy)
+    # minute by minute, so a quiet stretch is measured from when the window went quiet; a
+    # longer gap than the window and the clearing time needs no more steps than those
+    span = policy.window_buckets + policy.clear_after // policy.bucket + 1
+    cleared: Surge | None = None
+    for step in range(max(state.latest + 1, index - span), index + 1):
+        state, change = _moved(state, dict(state.buckets), step, policy)
+        cleared = cleared or change.cleared
+    return state, SurgeChange(cleared=cleared)
 
 
 def _oldest_kept(latest: int, policy: SurgePolicy) -> int:
@@ -224,3 +231,31 @@ def _judge(state: SurgeState, latest: int, policy: SurgePolicy
         return dataclasses.replace(state, surge=None, quiet_since=None), SurgeChange(
             cleared=surge)
     return dataclasses.replace(state, surge=surge, quiet_since=quiet_since), SurgeChange()
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """One report counted toward a key's surge: a ticket made or a repeat counted."""
+
+    category: str
+    area: str
+    received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class KeyChange:
+    category: str
+    area: str
+    change: SurgeChange
+
+
+@dataclass(frozen=True, slots=True)
+class ActiveSurge:
+    category: str
+    area: str
+    surge: Surge
+    reports_now: int  # in the window, as of the latest report
+
+
+def surge_key(category: str, area: str) -> str:
+    return f"{category}|{area}"

@@ -175,3 +175,18 @@ outbox = Table(
     Column("last_error", String(200)),
     Index("ix_outbox_due", "origin", "next_attempt_at"),
 )
+
+# 未诉先办: the surge detector's state per key (category × area), one row each, locked while
+# a batch counts into it, so workers share one baseline and one raised surge per key.
+surges = Table(
+    "surges",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("origin", String(64), nullable=False),
+    Column("category", String(64), nullable=False),
+    Column("area", String(64), nullable=False),
+    Column("state", JSON, nullable=False),
+    Column("raised_at", UtcDateTime),  # set while a surge is raised
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_surges_raised", "origin", "raised_at"),
+)

@@ -1,0 +1,76 @@
+"""Surges in the database, shared by workers and kept across restarts, on SQLite and the
+environment's database (PostgreSQL in CI)."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from router.domain.hotspots import Report, SurgePolicy
+from router.persistence.database import make_engine, upgrade_schema
+from router.persistence.surges import SurgeStore
+from tests.conftest import Services
+
+pytestmark = pytest.mark.integration
+START = datetime(2026, 12, 1, 18, 0, tzinfo=UTC)
+
+
+@pytest.fixture(params=["sqlite", "environment"])
+def engine(request: pytest.FixtureRequest, services: Services, tmp_path: Path
+           ) -> Iterator[Engine]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'surges.db'}"
+    elif services.database_url.startswith("sqlite"):
+        pytest.skip("the environment names no database besides SQLite")
+    else:
+        url = services.database_url
+    found = make_engine(url)
+    upgrade_schema(found)
+    yield found
+    found.dispose()
+
+
+def reports(rng: random.Random, area: str, per_minute: float, start: datetime, minutes: int
+            ) -> list[Report]:
+    found: list[Report] = []
+    at = 0.0
+    while True:
+        at += rng.expovariate(per_minute)
+        if at >= minutes:
+            return found
+        found.append(Report("交通运输", area, start + timedelta(minutes=at)))
+
+
+def test_two_workers_share_one_surge_and_a_restart_keeps_it(engine: Engine,
+                                                              services: Services) -> None:
+    origin = f"{services.run_id}-surge-{id(engine)}"
+    first, second = (SurgeStore(engine, SurgePolicy(), origin=origin) for _ in range(2))
+    rng = random.Random(5)
+    quiet = reports(rng, "county", 0.3, START, 120)
+    snow = reports(rng, "county", 40, START + timedelta(minutes=120), 20)
+    other = reports(rng, "city", 0.3, START, 140)
+    stream = sorted(quiet + snow + other, key=lambda r: r.received_at)
+    raised = []
+    for index in range(0, len(stream), 40):  # the two workers take turns with the batches
+        store = first if (index // 40) % 2 == 0 else second
+        raised += [c for c in store.count(stream[index:index + 40]) if c.change.raised]
+    assert [(c.category, c.area) for c in raised] == [("交通运输", "county")]
+    surge = raised[0].change.raised
+    assert surge is not None
+    assert surge.raised_at - snow[0].received_at <= timedelta(minutes=2)
+    # a restarted worker finds it where it was
+    restarted = SurgeStore(engine, SurgePolicy(), origin=origin)
+    [active] = restarted.active()
+    assert (active.area, active.surge.raised_at) == ("county", surge.raised_at)
+    # another deployment sharing the database sees none of it
+    assert SurgeStore(engine, SurgePolicy(), origin=origin + "-other").active() == []
+    # the snow stops; ordinary reports elsewhere move time on and it clears
+    later = reports(rng, "city", 0.5, START + timedelta(minutes=145), 60)
+    cleared = [c for c in restarted.count(later) if c.change.cleared]
+    assert [(c.category, c.area) for c in cleared] == [("交通运输", "county")]
+    assert restarted.active() == []
