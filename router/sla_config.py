@@ -7,10 +7,9 @@ package; the file may add a year the package does not know yet, or correct one.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, time
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -28,8 +27,6 @@ from router.domain.calendars import (
 from router.domain.errors import ConfigurationError
 from router.domain.rates import RateDefinitions
 from router.domain.sla import ClockName, ClockPolicy, SlaPolicy, TargetRule
-
-log = logging.getLogger(__name__)
 
 URGENCIES = ("emergency", "2h", "24h", "general", "complex")
 
@@ -208,23 +205,3 @@ def _reference_problems(path: Path, doc: SlaFile, categories: Collection[str] | 
                                            f"every clock needs a table; missing: "
                                            f"{', '.join(missing)}"))
     return check.problems
-
-
-def warn_unknown_years(calendar: Calendar, start: datetime, end: datetime,
-                       warned: set[int]) -> tuple[int, ...]:
-    """Log, once per year, a deadline that runs into a year without holiday data."""
-    years = calendar.unknown_years(start, end)
-    for year in years:
-        if year not in warned:
-            warned.add(year)
-            log.warning("the holidays of %s are not known: deadlines on calendar %r count"
-                        " Monday to Friday there; declare the year in sla.toml"
-                        " ([[holidays.year]]) once the State Council has published it",
-                        year, calendar.name)
-    return years
-
-
-def package_years() -> tuple[int, int]:
-    """The first and last year the holiday package covers."""
-    years = sorted({d.year for d in holiday_data.holidays})
-    return years[0], years[-1]

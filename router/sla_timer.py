@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from router.domain.errors import TransientFailure
-from router.domain.outbox import messages_for
+from router.domain.outbox import OutboxMessage, messages_for
 from router.domain.sla import SlaPolicy
 from router.domain.tickets import Ticket, TicketChange
 from router.metrics import RouterMetrics
@@ -63,10 +63,16 @@ class SlaTimer:
                 self._metrics.timer_failures.inc()
                 return None
 
-        changes = self._store.fire_due(now, self._batch_size, tick, messages_for)
+        written: list[OutboxMessage] = []
+
+        def messages(changes: Sequence[TicketChange]) -> list[OutboxMessage]:
+            written.extend(found := messages_for(changes))  # kept for the hand-over
+            return found
+
+        changes = self._store.fire_due(now, self._batch_size, tick, messages)
         if changes:
             committed = self._clock()
-            self._handover(messages_for(changes))
+            self._handover(written)
             self._metrics.observe_changes(changes)
             for change in changes:
                 for event in change.events:

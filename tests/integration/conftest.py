@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import redis
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from sqlalchemy import Engine
 
 from connectors.department_queue import DepartmentQueues
 from router._aiokafka_fix import install_aiokafka_metadata_fix
@@ -22,11 +23,28 @@ from router.access import UnitTokens
 from router.bootstrap import stores_at
 from router.domain.tickets import Ticket
 from router.embedded import free_port, spawn_worker, stop_process, wait_for_port
+from router.persistence.database import make_engine, upgrade_schema
 from router.persistence.outbox import OutboxRepository
 from router.persistence.tickets import TicketRepository
 from tests.conftest import Services, service_env
 
 pytestmark = pytest.mark.integration
+
+
+def engine_on(database: str, services: Services, directory: Path) -> Iterator[Engine]:
+    """An engine with the schema up to date: `database` is "sqlite" (a file in `directory`,
+    the embedded default) or "environment" (the session's database; skipped when that is
+    SQLite too). For fixtures parametrised over both."""
+    if database == "sqlite":
+        url = f"sqlite:///{directory / 'store.db'}"
+    elif services.database_url.startswith("sqlite"):
+        pytest.skip("the environment names no database besides SQLite")
+    else:
+        url = services.database_url
+    engine = make_engine(url)
+    upgrade_schema(engine)
+    yield engine
+    engine.dispose()
 
 
 @dataclass

@@ -25,6 +25,7 @@ from router.persistence.outbox import OutboxRepository
 from router.persistence.schema import metadata
 from router.persistence.tickets import TicketRepository
 from tests.conftest import Services
+from tests.integration.conftest import engine_on
 from tests.policy import POLICY
 
 pytestmark = pytest.mark.integration
@@ -37,16 +38,7 @@ TRANSPORT = Unit("transport", "市交通运输局", UnitKind.DEPARTMENT)
 @pytest.fixture(scope="module", params=["sqlite", "environment"])
 def engine(request: pytest.FixtureRequest, services: Services,
            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'store.db'}"
-    elif services.database_url.startswith("sqlite"):
-        pytest.skip("the environment names no database besides SQLite")
-    else:
-        url = services.database_url
-    engine = make_engine(url)
-    upgrade_schema(engine)
-    yield engine
-    engine.dispose()
+    yield from engine_on(request.param, services, tmp_path_factory.mktemp("sqlite"))
 
 
 def ticket(call_id: str, unit: str = "transport",

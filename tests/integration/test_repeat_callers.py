@@ -16,9 +16,9 @@ from router.config_files import load_router_config
 from router.domain.calls import CallRecord, Channel, caller_key
 from router.domain.tickets import EventKind, TicketStatus
 from router.intake_service import IntakeService
-from router.persistence.database import make_engine, upgrade_schema
 from router.persistence.tickets import TicketRepository
 from tests.conftest import Services, caller_number
+from tests.integration.conftest import engine_on
 from tests.policy import POLICY
 
 pytestmark = pytest.mark.integration
@@ -36,16 +36,7 @@ URGENCY = UrgencyRules.load()
 @pytest.fixture(params=["sqlite", "environment"])
 def engine(request: pytest.FixtureRequest, services: Services, tmp_path: Path
            ) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'repeats.db'}"
-    elif services.database_url.startswith("sqlite"):
-        pytest.skip("the environment names no database besides SQLite")
-    else:
-        url = services.database_url
-    found = make_engine(url)
-    upgrade_schema(found)
-    yield found
-    found.dispose()
+    yield from engine_on(request.param, services, tmp_path)
 
 
 def call(call_id: str, text: str, contact: str | None, minutes: int = 0) -> CallRecord:

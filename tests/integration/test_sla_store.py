@@ -17,11 +17,11 @@ from router.domain.rates import OutcomeCounts, RateDefinitions
 from router.domain.sla import ClockName, ClockPhase
 from router.domain.tickets import Satisfaction, Ticket, TicketChange, TicketStatus
 from router.metrics import RouterMetrics
-from router.persistence.database import make_engine, upgrade_schema
 from router.persistence.tickets import TicketRepository
 from router.sla_reports import Grouping, RateReports
 from router.sla_timer import SlaTimer
 from tests.conftest import Services
+from tests.integration.conftest import engine_on
 from tests.integration.test_persistence import NOW, create, save, ticket
 from tests.policy import POLICY
 
@@ -31,16 +31,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(params=["sqlite", "environment"])
 def engine(request: pytest.FixtureRequest, services: Services,
            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'sla.db'}"
-    elif services.database_url.startswith("sqlite"):
-        pytest.skip("the environment names no database besides SQLite")
-    else:
-        url = services.database_url
-    engine = make_engine(url)
-    upgrade_schema(engine)
-    yield engine
-    engine.dispose()
+    yield from engine_on(request.param, services, tmp_path_factory.mktemp("sqlite"))
 
 
 def fresh(engine: Engine, services: Services, name: str) -> TicketRepository:

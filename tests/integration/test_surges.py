@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import Engine
 
 from router.domain.hotspots import Report, SurgePolicy
-from router.persistence.database import make_engine, upgrade_schema
 from router.persistence.surges import SurgeStore
 from tests.conftest import Services
+from tests.integration.conftest import engine_on
 
 pytestmark = pytest.mark.integration
 START = datetime(2026, 12, 1, 18, 0, tzinfo=UTC)
@@ -23,16 +23,7 @@ START = datetime(2026, 12, 1, 18, 0, tzinfo=UTC)
 @pytest.fixture(params=["sqlite", "environment"])
 def engine(request: pytest.FixtureRequest, services: Services, tmp_path: Path
            ) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'surges.db'}"
-    elif services.database_url.startswith("sqlite"):
-        pytest.skip("the environment names no database besides SQLite")
-    else:
-        url = services.database_url
-    found = make_engine(url)
-    upgrade_schema(found)
-    yield found
-    found.dispose()
+    yield from engine_on(request.param, services, tmp_path)
 
 
 def reports(rng: random.Random, area: str, per_minute: float, start: datetime, minutes: int

@@ -3,7 +3,6 @@ may do what, and the SLA timer's events exactly once across a SIGKILL and two wo
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -20,6 +19,7 @@ from router.domain.sla import ClockName
 from router.embedded import stop_process
 from tests.conftest import Services
 from tests.integration.conftest import Worker, start_worker
+from tests.integration.test_http_api import request_with
 from tests.integration.test_resilience import calls, observer, own_streams, wait_for_committed
 
 pytestmark = pytest.mark.integration
@@ -30,18 +30,8 @@ STREETLIGHT = "小区路灯不亮已有一周，晚上出行很不方便，请�
 def as_person(worker: Worker, method: str, path: str, body: Any, unit: str, person: str,
               role: Role = Role.STAFF) -> tuple[int, Any]:
     """A request with a token issued to a named person (the audit trail's actor)."""
-    import urllib.error
-    import urllib.request
-
     token = worker.tokens.issue(unit, person=person, role=role)
-    data = None if body is None else json.dumps(body, ensure_ascii=False).encode()
-    request = urllib.request.Request(worker.api + path, data=data, method=method, headers={
-        "Content-Type": "application/json", "Authorization": f"Bearer {token}"})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return response.status, json.load(response)
-    except urllib.error.HTTPError as error:
-        return error.code, json.load(error)
+    return request_with(worker, token, method, path, body)
 
 
 def new_ticket(worker: Worker, services: Services, name: str) -> dict[str, Any]:
