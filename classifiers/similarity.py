@@ -33,6 +33,11 @@ def shingles(text: str, size: int = SHINGLE) -> set[bytes]:
     return {letters[i:i + size].encode() for i in range(len(letters) - size + 1)}
 
 
+def text_grams(text: str) -> frozenset[str]:
+    """A text's character 3-grams, as `shingles` makes them, as strings."""
+    return frozenset(gram.decode() for gram in shingles(text))
+
+
 def signature(text: str, num_perm: int = NUM_PERM) -> MinHash:
     found = MinHash(num_perm=num_perm, seed=12345)
     parts = shingles(text)

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine, text
 
 from classifiers import DangerModel, DemandClassifier, UrgencyRules, normalise_text
-from classifiers.similarity import text_similarity
+from classifiers.similarity import text_grams, text_similarity
 from connectors.department_queue import DepartmentQueues
 from connectors.kafka_lag import ConsumerLag
 from connectors.leadership import RedisLease
@@ -31,6 +31,7 @@ from router.intake_service import CallAssessor, IntakeService
 from router.metrics import RouterMetrics, count_surges
 from router.outbox_relay import OutboxRelay
 from router.persistence.database import make_engine, upgrade_schema
+from router.persistence.incidents import IncidentStore
 from router.persistence.outbox import OutboxRepository
 from router.persistence.surges import SurgeStore
 from router.persistence.tickets import TicketRepository
@@ -72,6 +73,7 @@ class Components:
     handover: RelayHandover
     reports: RateReports
     surges: SurgeStore
+    incidents: IncidentStore | None
 
     def close(self) -> None:
         self.redis.close()
@@ -202,7 +204,11 @@ def build_components(settings: Settings, migrate: bool = True) -> Components:
     # Entries committed here are leased to this process's relay, which gets them in memory;
     # without a relay here they are due at once for the relays of other workers.
     lease = settings.outbox.lease_seconds if settings.outbox.relay_enabled else 0.0
-    repository = TicketRepository(engine, origin=settings.kafka.app_id, lease_seconds=lease)
+    incidents = (IncidentStore(engine, config.incidents, config.sla.policy, text_grams,
+                               origin=settings.kafka.app_id)
+                 if config.incidents is not None else None)
+    repository = TicketRepository(engine, origin=settings.kafka.app_id, lease_seconds=lease,
+                                  incidents=incidents)
     client = redis_client(settings)
     handover = RelayHandover()
     metrics = RouterMetrics()
@@ -221,6 +227,7 @@ def build_components(settings: Settings, migrate: bool = True) -> Components:
         handover=handover,
         reports=RateReports(repository, config.sla.rates, metrics, config.sla.policy.calendars),
         surges=surges,
+        incidents=incidents,
     )
 
 

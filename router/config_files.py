@@ -26,6 +26,7 @@ from router.domain.calls import RepeatPolicy
 from router.domain.catalogue import FIRST_LEVEL_CATEGORIES, Catalogue, CatalogueItem
 from router.domain.errors import ConfigurationError
 from router.domain.hotlines import Hotline, HotlineKind, HotlineRegistry
+from router.domain.incidents import IncidentPolicy
 from router.domain.routing import Area, RoutingRule, RoutingTable, TriagePolicy, Unit, UnitKind
 
 if TYPE_CHECKING:
@@ -130,6 +131,18 @@ class RepeatsTable(ConfigTable):
     min_similarity: Threshold = 0.25
 
 
+class IncidentsTable(ConfigTable):
+    """`[incidents]` of routing.toml: when different callers' demands share one incident."""
+
+    window_hours: Annotated[int, Strict(), Field(ge=0, le=24 * 7)] = 6
+    min_share: Annotated[float, Field(gt=0, le=1)] = 0.5
+    profile_size: Annotated[int, Strict(), Field(ge=10, le=5000)] = 300
+    high_at: Annotated[int, Strict(), Field(ge=1)] = 10
+    critical_at: Annotated[int, Strict(), Field(ge=1)] = 100
+    min_shingles: Annotated[int, Strict(), Field(ge=1)] = 4
+    enabled: Annotated[bool, Strict()] = True
+
+
 class RoutingFile(ConfigTable):
     dispatcher_unit: Text
     no_transfer_back_hotlines: tuple[Text, ...] = ()
@@ -139,6 +152,7 @@ class RoutingFile(ConfigTable):
     area: tuple[AreaTable, ...] = Field(min_length=1)
     rule: tuple[RuleTable, ...] = Field(min_length=1)
     repeats: RepeatsTable = Field(default_factory=RepeatsTable)
+    incidents: IncidentsTable = Field(default_factory=IncidentsTable)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +176,7 @@ class RouterConfig:
     sla: SlaConfig
     catalogue: Catalogue = field(default_factory=Catalogue)
     repeats: RepeatPolicy = field(default_factory=RepeatPolicy)
+    incidents: IncidentPolicy | None = field(default_factory=IncidentPolicy)  # None: off
 
 
 def triage_policy(config: RouterConfig, model_thresholds: Mapping[str, float]) -> TriagePolicy:
@@ -205,11 +220,20 @@ def load_router_config(config_dir: Path = DEFAULT_CONFIG_DIR,
         sla=load_sla_config(config_dir / "sla.toml", categories),
         repeats=RepeatPolicy(timedelta(hours=routing.repeats.window_hours),
                              routing.repeats.min_similarity),
+        incidents=_incident_policy(routing.incidents),
         catalogue=Catalogue(
             CatalogueItem(item.id, item.path, item.category, item.unit,
                           tuple(normalise_term(term) for term in item.terms))
             for item in catalogue.item),
     )
+
+
+def _incident_policy(table: IncidentsTable) -> IncidentPolicy | None:
+    if not table.enabled:
+        return None
+    return IncidentPolicy(window=timedelta(hours=table.window_hours), min_share=table.min_share,
+                          profile_size=table.profile_size, high_at=table.high_at,
+                          critical_at=table.critical_at, min_shingles=table.min_shingles)
 
 
 def _read(path: Path) -> dict[str, Any]:

@@ -54,12 +54,14 @@ class CallOutcome:
     # The call id already names a ticket of another call: not a replay, a clash of ids.
     conflict: bool = False
     repeat: bool = False  # 催办: counted on `ticket`, an open ticket of the same caller
+    incident: bool = False  # counted on `ticket`, the lead of an open incident of its area
 
 
 @dataclass(slots=True)
 class _Created:
     created: dict[str, Ticket]  # call id → its new ticket
     counted: set[str]  # call ids counted as repeats
+    attached: dict[str, str]  # call id → lead ticket of the incident it was counted on
 
 
 def _same_text(first: str, second: str) -> float:
@@ -179,11 +181,13 @@ class IntakeService:
             by_call = dict(zip((c.call_id for c in new_calls), proposed, strict=True))
             again = self._create([by_call[r.call.call_id] for r in refused], [])
             fresh.created.update(again.created)
-        lost_races = [t.call_id for t in proposed
-                      if t.call_id not in fresh.created and t.call_id not in fresh.counted]
+            fresh.attached.update(again.attached)
+        lost_races = [t.call_id for t in proposed if t.call_id not in fresh.created
+                      and t.call_id not in fresh.counted and t.call_id not in fresh.attached]
         existing.update(self._repository.find_by_call_ids(lost_races))
         counted_on = {r.call.call_id: r.ticket_id for r in repeats
                       if r.call.call_id in fresh.counted}
+        counted_on.update(fresh.attached)
         holders = {t.ticket_id: t for t in self._repository.get_many(
             sorted({*counted_on.values(), *(r.ticket_id for r in reported.values())}))}
         outcomes = []
@@ -202,8 +206,11 @@ class IntakeService:
                     unique[call.call_id].text, unique[call.call_id].hotline)
                 holder = holders[counted_on.get(call.call_id) or (kept.ticket_id if kept
                                                                    else "")]
+                new_report = first_time and kept is None
+                attached = call.call_id in fresh.attached
                 outcomes.append(CallOutcome(
-                    holder, created=False, repeat=first_time and kept is None,
+                    holder, created=False, repeat=new_report and not attached,
+                    incident=new_report and attached,
                     conflict=(call.hotline, call.text) != (hotline, text)))
             else:
                 known = existing[call.call_id]
@@ -211,7 +218,8 @@ class IntakeService:
                                             conflict=not known.is_same_call(call)))
         observe("persist", time.perf_counter() - started - classify_seconds)
         self._count_surges([(o, call) for o, call in zip(outcomes, calls, strict=True)
-                            if (o.created or o.repeat) and unique[call.call_id] is call])
+                            if (o.created or o.repeat or o.incident)
+                            and unique[call.call_id] is call])
         return outcomes
 
     def _count_surges(self, counted: Sequence[tuple[CallOutcome, CallRecord]]) -> None:
@@ -236,12 +244,13 @@ class IntakeService:
         in one transaction: the outbox."""
         changes = [ticket.open(self._sla) for ticket in tickets]
         messages = messages_for(changes)
-        done = self._repository.create(changes, messages, repeats)
-        fresh = {c.ticket.call_id: c.ticket for c in changes if c.ticket.call_id in done}
+        done = self._repository.create_placed(changes, messages, repeats)
+        fresh = {c.ticket.call_id: c.ticket for c in changes if c.ticket.call_id in done.created}
         if fresh:
             created_ids = {t.ticket_id for t in fresh.values()}
             self._handover([m for m in messages if m.ticket_id in created_ids])
-        return _Created(fresh, {r.call.call_id for r in repeats if r.call.call_id in done})
+        return _Created(fresh, {r.call.call_id for r in repeats
+                                if r.call.call_id in done.counted}, dict(done.attached))
 
     def _repeats(self, calls: Sequence[CallRecord], proposed: Sequence[Ticket], now: datetime
                  ) -> tuple[list[RepeatCall], list[Ticket]]:

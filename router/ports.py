@@ -75,6 +75,8 @@ class ReportedCall:
     text: str
     caller_contact: str | None
     place_text: str | None
+    kind: str = "repeat"  # repeat (催办) | incident (another caller about its incident)
+    incident_id: str | None = None
 
 
 class SurgeCounter(Protocol):
@@ -84,18 +86,29 @@ class SurgeCounter(Protocol):
     def active(self) -> list[ActiveSurge]: ...
 
 
+@dataclass(frozen=True, slots=True)
+class Created:
+    """What one creating transaction did with a batch's calls."""
+
+    created: set[str]  # call ids that made tickets
+    counted: set[str]  # call ids counted as repeats (now or before)
+    attached: dict[str, str]  # call id → the lead ticket of the incident it was counted on
+
+
 class NewTicketStore(Protocol):
     """What intake needs of the system of record: find by call id, create once."""
 
     def find_by_call_ids(self, call_ids: Iterable[str]) -> dict[str, Ticket]: ...
 
-    def create(self, changes: Sequence[TicketChange], messages: Sequence[OutboxMessage],
-               repeats: Sequence[RepeatCall] = ()) -> set[str]:
+    def create_placed(self, changes: Sequence[TicketChange],
+                      messages: Sequence[OutboxMessage], repeats: Sequence[RepeatCall] = ()
+                      ) -> Created:
         """Insert the new tickets whose call id has none yet, with their events and the
-        messages of those, and count the repeats on their tickets, in one transaction;
-        returns the call ids actually created or counted (a repeat whose ticket is no longer
-        open is neither: make it a ticket). The messages are written leased to this
-        process's relay (see `Handover`)."""
+        messages of those, count the repeats on their tickets, and count a demand like an
+        open incident on the incident's lead ticket, in one transaction; answers which call
+        ids were created, counted or attached (a repeat whose ticket is no longer open is
+        none of them: make it a ticket). The messages are written leased to this process's
+        relay (see `Handover`)."""
         ...
 
     def reported_calls(self, call_ids: Iterable[str]) -> dict[str, ReportedCall]: ...

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -88,6 +88,8 @@ class EventKind(StrEnum):
     TRANSFERRED = "transferred"  # sent on to an emergency line by a dispatcher
     CLAIMED = "claimed"  # 签收
     REPEAT_REPORTED = "repeat_reported"  # 催办: the same caller again about the same matter
+    INCIDENT_REPORTED = "incident_reported"  # another caller about the incident it leads
+    REPORT_SPLIT = "report_split"  # a dispatcher took a wrongly attached report off it
     CONTACTED = "contacted"  # first (or later) contact with the citizen, with a note
     RESOLVED = "resolved"  # 办结, with the reply given to the citizen
     CALLED_BACK = "called_back"  # 回访: reached or not, solved or not, satisfaction
@@ -363,6 +365,37 @@ class Ticket:
             EventKind.REPEAT_REPORTED, {"call_id": call_id, "channel": channel,
                                         "received_at": received_at.isoformat(),
                                         "repeats": repeated.repeat_count})])
+
+    def record_incident_reports(self, incident_id: str,
+                                reports: Sequence[tuple[str, str, datetime]], total: int,
+                                escalate_to: int, at: datetime, policy: SlaPolicy
+                                ) -> TicketChange:
+        """未诉先办: other callers' reports (call id, channel, event time) of the incident this
+        ticket leads, counted on it; `total` is the incident's report count after them. When
+        the incident's priority calls for a higher supervision level (督办), it is raised."""
+        if self.status not in UNRESOLVED_STATUSES:
+            raise InvalidTransition(f"ticket {self.ticket_id} is {self.status}: its incident"
+                                    " takes no more reports", current=self.status.value)
+        base, crossings = self._settled(at, policy)
+        events: Events = [*crossings]
+        first = total - len(reports) + 1
+        events += [(EventKind.INCIDENT_REPORTED, {
+            "incident_id": incident_id, "call_id": call_id, "channel": channel,
+            "received_at": received_at.isoformat(), "reports": first + i})
+            for i, (call_id, channel, received_at) in enumerate(reports)]
+        if escalate_to > base.escalation_level:
+            base = dataclasses.replace(base, escalation_level=escalate_to)
+            events.append((EventKind.ESCALATED, {
+                "level": escalate_to, "reason": f"incident {incident_id}: {total} reports"}))
+        return base._change(self, None, at, policy, events)
+
+    def record_split(self, incident_id: str, call_id: str, split_ticket_id: str,
+                     dispatcher: str, at: datetime, policy: SlaPolicy) -> TicketChange:
+        """A dispatcher split a report off the incident this ticket leads."""
+        base, crossings = self._settled(at, policy)
+        return base._change(self, dispatcher, at, policy, [*crossings, (
+            EventKind.REPORT_SPLIT, {"incident_id": incident_id, "call_id": call_id,
+                                     "ticket_id": split_ticket_id})])
 
     # -- the unit's work ----------------------------------------------------------------
 

@@ -126,7 +126,7 @@ reports = Table(
     Column("seq", Integer, primary_key=True, autoincrement=True),
     Column("call_id", String(128), nullable=False, unique=True),
     Column("ticket_id", String(40), ForeignKey("tickets.ticket_id"), nullable=False),
-    Column("kind", String(16), nullable=False),  # repeat
+    Column("kind", String(16), nullable=False),  # repeat | incident
     Column("hotline", String(16), nullable=False),
     Column("channel", String(16), nullable=False),
     Column("received_at", UtcDateTime, nullable=False),
@@ -136,7 +136,12 @@ reports = Table(
     Column("place_text", String(500)),
     Column("similarity", Float, nullable=False),
     Column("raw_payload", JSON, nullable=False),
+    # A report attached to an incident (kind "incident"): which one, and what it was.
+    Column("incident_id", String(40)),
+    Column("urgency", String(16)),
+    Column("area", String(64)),
     Index("ix_reports_ticket_id", "ticket_id"),
+    Index("ix_reports_incident_id", "incident_id", "received_at"),
 )
 
 # The audit trail: one row per domain event, one shape for every kind.
@@ -189,4 +194,37 @@ surges = Table(
     Column("raised_at", UtcDateTime),  # set while a surge is raised
     Column("updated_at", UtcDateTime, nullable=False),
     Index("ix_surges_raised", "origin", "raised_at"),
+)
+
+# 未诉先办: one parent incident for many callers about the same matter, led by the ticket of
+# its first report; the later reports are rows of `reports` (kind "incident").
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("incident_id", String(40), primary_key=True),
+    Column("origin", String(64), nullable=False),
+    Column("lead_ticket_id", String(40), ForeignKey("tickets.ticket_id"), nullable=False),
+    Column("area", String(64), nullable=False),
+    Column("category", String(64), nullable=False),
+    Column("opened_at", UtcDateTime, nullable=False),
+    Column("last_report_at", UtcDateTime, nullable=False),
+    Column("reports", Integer, nullable=False),
+    Column("pressing_reports", Integer, nullable=False),
+    Column("priority", String(16), nullable=False),
+    Column("profile", JSON, nullable=False),  # {3-gram: reports using it}, bounded
+    Column("status", String(16), nullable=False),  # open | closed | merged
+    Column("merged_into", String(40)),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_incidents_area", "origin", "area", "status", "last_report_at"),
+    Index("ix_incidents_lead", "lead_ticket_id"),
+)
+
+# One row per deployment × area: locked while a batch places reports into the area's
+# incidents (so two workers never open two incidents for one matter); its revision goes up
+# with every change, telling a worker whether its cached incidents of the area still hold.
+incident_areas = Table(
+    "incident_areas",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("revision", Integer, nullable=False),
 )

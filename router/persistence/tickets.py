@@ -23,10 +23,11 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from router.domain.errors import ConcurrentChange, InvalidTransition
+from router.domain.incidents import escalation_for
 from router.domain.outbox import OutboxMessage, messages_for
 from router.domain.rates import OutcomeCounts
 from router.domain.routing import Disposition
-from router.domain.sla import Clock, ClockName, ClockPhase
+from router.domain.sla import Clock, ClockName, ClockPhase, SlaPolicy
 from router.domain.tickets import (
     UNRESOLVED_STATUSES,
     EventKind,
@@ -38,8 +39,9 @@ from router.domain.tickets import (
     TicketStatus,
 )
 from router.persistence.errors import database_errors_as_transient
+from router.persistence.incidents import IncidentStore, Placement
 from router.persistence.schema import outbox, reports, ticket_events, tickets
-from router.ports import RepeatCall, ReportedCall
+from router.ports import Created, RepeatCall, ReportedCall
 
 # Columns a change may move; the rest are fixed when the ticket is created.
 _MUTABLE = ("version", "updated_at", "category", "urgency", "emergency_service", "disposition",
@@ -60,8 +62,9 @@ class TicketRepository:
     memory (0: due at once, for any relay)."""
 
     def __init__(self, engine: Engine, origin: str = "hotline-router",
-                 lease_seconds: float = 0.0) -> None:
+                 lease_seconds: float = 0.0, incidents: IncidentStore | None = None) -> None:
         self._engine = engine
+        self._incidents = incidents
         self._origin = origin
         self._lease = timedelta(seconds=lease_seconds)
         # Both dialects' insert() offer ON CONFLICT DO NOTHING with RETURNING.
@@ -85,31 +88,108 @@ class TicketRepository:
 
     def create(self, changes: Sequence[TicketChange], messages: Sequence[OutboxMessage],
                repeats: Sequence[RepeatCall] = ()) -> set[str]:
+        """`create_placed`, answering only which call ids were created or counted."""
+        done = self.create_placed(changes, messages, repeats)
+        return done.created | done.counted | done.attached.keys()
+
+    def create_placed(self, changes: Sequence[TicketChange], messages: Sequence[OutboxMessage],
+                      repeats: Sequence[RepeatCall] = ()) -> Created:
         """Insert the tickets whose call id is new, with their events and outbox entries,
-        and count the repeats on their tickets; returns the call ids actually created or
-        counted.
+        and count the repeats on their tickets; with an incident store, a demand like an
+        open incident of its area is counted on the incident's lead ticket instead of
+        becoming one, all in one transaction.
 
         ON CONFLICT DO NOTHING makes a concurrent or replayed insert of the same call a no-op,
         in the database itself, so two workers can never create the same ticket twice; the
         events and messages of a ticket that was not inserted are not written either. A
-        repeat is counted once too (its call id is unique among the reports), on its ticket
-        as it stands, locked FOR UPDATE on PostgreSQL; one whose ticket is no longer open is
-        left out of the result, for the caller to make it a ticket.
+        repeat or an incident's report is counted once too (its call id is unique among the
+        reports), on its ticket as it stands, locked FOR UPDATE on PostgreSQL. A repeat whose
+        ticket is no longer open is left out of the result, for the caller to make it a
+        ticket; an incident report whose lead ticket is no longer open becomes a ticket here.
         """
         if not changes and not repeats:
+            return Created(set(), set(), {})
+        placement: Placement | None = None
+        try:
+            with database_errors_as_transient(), self._engine.begin() as connection:
+                if self._incidents is not None and changes:
+                    placement = self._incidents.place(connection, [c.ticket for c in changes])
+                joining = placement.attached if placement else {}
+                created = self._insert_tickets(
+                    connection, [c for c in changes if c.ticket.call_id not in joining],
+                    messages)
+                attached: dict[str, str] = {}
+                if placement is not None and self._incidents is not None:
+                    by_call = {c.ticket.call_id: c for c in changes}
+                    attached, counted_per, closed = self._count_incident_reports(
+                        connection, placement, by_call, self._incidents.sla)
+                    refused = [by_call[c] for c in joining if c not in attached]
+                    created |= self._insert_tickets(connection, refused, messages)
+                    self._incidents.settle(connection, placement, set(created) & set(
+                        placement.opened), counted_per, closed)
+                counted = self._count_repeats(connection, repeats)
+        except BaseException:
+            if placement is not None and self._incidents is not None:
+                self._incidents.forget(placement)
+            raise
+        return Created(set(created), counted, attached)
+
+    def _insert_tickets(self, connection: Connection, changes: Sequence[TicketChange],
+                        messages: Sequence[OutboxMessage]) -> set[str]:
+        if not changes:
             return set()
         statement = (self._insert(tickets).on_conflict_do_nothing(index_elements=["call_id"])
                      .returning(tickets.c.call_id, tickets.c.ticket_id))
-        with database_errors_as_transient(), self._engine.begin() as connection:
-            created: dict[str, str] = {}
-            if changes:
-                created = {row.ticket_id: row.call_id for row in connection.execute(
-                    statement, [_row(change.ticket) | {"origin": self._origin}
-                                for change in changes])}
-                self._append(connection, [c for c in changes if c.ticket.ticket_id in created],
-                             [m for m in messages if m.ticket_id in created])
-            counted = self._count_repeats(connection, repeats)
-        return set(created.values()) | counted
+        created = {row.ticket_id: row.call_id for row in connection.execute(
+            statement, [_row(change.ticket) | {"origin": self._origin} for change in changes])}
+        self._append(connection, [c for c in changes if c.ticket.ticket_id in created],
+                     [m for m in messages if m.ticket_id in created])
+        return set(created.values())
+
+    def _count_incident_reports(self, connection: Connection, placement: Placement,
+                                by_call: Mapping[str, TicketChange], policy: SlaPolicy
+                                ) -> tuple[dict[str, str], dict[str, int], set[str]]:
+        """Count the attached reports on their incidents' lead tickets, one change per lead
+        ticket; answers call id → lead ticket of those counted (or counted before: a
+        replay), reports counted per incident, and the incidents whose lead had closed."""
+        groups: dict[str, list[str]] = {}
+        for call_id, (incident_id, _lead, _share) in placement.attached.items():
+            groups.setdefault(incident_id, []).append(call_id)
+        attached: dict[str, str] = {}
+        counted: dict[str, int] = {}
+        closed: set[str] = set()
+        now = datetime.now(UTC)
+        for incident_id in sorted(groups):
+            calls = groups[incident_id]
+            lead_id = placement.attached[calls[0]][1]
+            query = select(tickets).where(tickets.c.ticket_id == lead_id)
+            if self._engine.dialect.name == "postgresql":
+                query = query.with_for_update()
+            row = connection.execute(query).first()
+            lead = ticket_from_row(row._mapping) if row is not None else None
+            if lead is None or lead.status not in UNRESOLVED_STATUSES:
+                closed.add(incident_id)
+                continue
+            rows = [_incident_report_row(by_call[c].ticket, incident_id, lead_id,
+                                         placement.attached[c][2], now) for c in calls]
+            inserted = {r.call_id for r in connection.execute(
+                self._insert(reports).on_conflict_do_nothing(index_elements=["call_id"])
+                .returning(reports.c.call_id), rows)}
+            attached.update(dict.fromkeys(calls, lead_id))
+            if not inserted:
+                continue  # all counted before: replays
+            counted[incident_id] = len(inserted)
+            incident = placement.changed[incident_id]
+            first = 1 if incident_id in placement.new else placement.before[incident_id]
+            total = first + len(inserted)
+            change = lead.record_incident_reports(
+                incident_id, [(c, by_call[c].ticket.channel, by_call[c].ticket.received_at)
+                              for c in calls if c in inserted], total,
+                escalation_for(incident.priority), now, policy)
+            if not self._apply(connection, change):
+                raise ConcurrentChange(f"ticket {lead_id} changed under its lock", current=None)
+            self._append(connection, [change], messages_for([change]))
+        return attached, counted, closed
 
     def _count_repeats(self, connection: Connection, repeats: Sequence[RepeatCall]
                        ) -> set[str]:
@@ -147,7 +227,8 @@ class TicketRepository:
             rows = connection.execute(select(reports).where(reports.c.call_id.in_(ids)))
             return {row.call_id: ReportedCall(
                 call_id=row.call_id, ticket_id=row.ticket_id, hotline=row.hotline,
-                text=row.text, caller_contact=row.caller_contact, place_text=row.place_text)
+                text=row.text, caller_contact=row.caller_contact, place_text=row.place_text,
+                kind=row.kind, incident_id=row.incident_id)
                 for row in rows}
 
     def open_by_callers(self, keys: Iterable[str], since: datetime
@@ -385,6 +466,17 @@ def ticket_from_row(row: Mapping[str, Any] | RowMapping) -> Ticket:
         satisfaction=Satisfaction(row["satisfaction"]) if row["satisfaction"] else None,
         caller_key=row["caller_key"], repeat_count=row["repeat_count"],
     )
+
+
+def _incident_report_row(ticket: Ticket, incident_id: str, lead_id: str, share: float,
+                         now: datetime) -> dict[str, Any]:
+    return {"call_id": ticket.call_id, "ticket_id": lead_id, "kind": "incident",
+            "hotline": ticket.hotline, "channel": ticket.channel,
+            "received_at": ticket.received_at, "created_at": now,
+            "caller_contact": ticket.caller_contact, "text": ticket.text,
+            "place_text": ticket.place_text, "similarity": round(share, 4),
+            "raw_payload": ticket.raw_payload, "incident_id": incident_id,
+            "urgency": ticket.urgency, "area": ticket.area}
 
 
 def _report_row(repeat: RepeatCall, now: datetime) -> dict[str, Any]:

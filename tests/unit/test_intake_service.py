@@ -14,7 +14,7 @@ from router.domain.outbox import OutboxMessage
 from router.domain.routing import Disposition
 from router.domain.tickets import Ticket, TicketChange, TicketStatus
 from router.intake_service import IntakeService
-from router.ports import RepeatCall, ReportedCall
+from router.ports import Created, RepeatCall, ReportedCall
 
 NOW = datetime(2026, 11, 29, 1, 0, tzinfo=UTC)
 
@@ -39,14 +39,15 @@ class InMemoryTickets:
         found = {t.ticket_id: t for t in self.by_call.values()}
         return [found[i] for i in ticket_ids if i in found]
 
-    def create(self, changes: Sequence[TicketChange], messages: Sequence[OutboxMessage],
-               repeats: Sequence[RepeatCall] = ()) -> set[str]:
+    def create_placed(self, changes: Sequence[TicketChange],
+                      messages: Sequence[OutboxMessage], repeats: Sequence[RepeatCall] = ()
+                      ) -> Created:
         new_tickets = [change.ticket for change in changes]
         created = {t.call_id for t in new_tickets if t.call_id not in self.by_call}
         self.by_call.update({t.call_id: t for t in new_tickets if t.call_id in created})
         self.messages += [m for m in messages
                           if m.ticket_id in {self.by_call[c].ticket_id for c in created}]
-        return created
+        return Created(created, set(), {})
 
 
 @pytest.fixture(scope="module")

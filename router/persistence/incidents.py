@@ -1,0 +1,321 @@
+"""Incidents in the database, and each worker's cache of the areas it places reports in.
+
+Placing a batch's reports happens inside the transaction that creates its tickets: the batch
+locks the `incident_areas` row of each area it touches (in key order, so two batches never
+deadlock), so two workers never open two incidents for one matter; reading the row's revision
+tells the worker whether its cached index of the area's incidents still holds, or must be
+read again because another worker changed it. The database is the truth: a restarted worker
+reads an area's open incidents back on first touch, and a transaction that fails forgets the
+areas it touched.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, RowMapping, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from router.domain.incidents import (
+    Incident,
+    IncidentIndex,
+    IncidentPolicy,
+    Priority,
+    opened,
+)
+from router.domain.routing import Disposition
+from router.domain.sla import SlaPolicy
+from router.domain.tickets import UNRESOLVED_STATUSES, Ticket
+from router.persistence.errors import database_errors_as_transient
+from router.persistence.schema import incident_areas, incidents, reports, tickets
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Placement:
+    """Where a batch's new demands go: attached to an incident, or leading a new one."""
+
+    attached: dict[str, tuple[str, str, float]] = field(default_factory=dict)
+    # call id → (incident id, lead ticket id, share)
+    opened: dict[str, str] = field(default_factory=dict)  # call id → the incident it leads
+    changed: dict[str, Incident] = field(default_factory=dict)  # incident id → as it is now
+    new: set[str] = field(default_factory=set)  # incident ids opened by this batch
+    before: dict[str, int] = field(default_factory=dict)  # incident id → reports it had
+    areas: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentRecord:
+    incident: Incident
+    status: str  # open | closed | merged
+    merged_into: str | None
+    unit: str  # the lead ticket's unit
+    lead_status: str
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentReport:
+    call_id: str
+    received_at: datetime
+    hotline: str
+    channel: str
+    text: str
+    caller_contact: str | None
+    place_text: str | None
+    urgency: str | None
+    share: float
+
+
+def may_join(ticket: Ticket) -> bool:
+    """A demand that may attach to an incident or lead one: it has an area, and it is not an
+    emergency, a transfer to an emergency line or an agent's explicit choice (each of those is
+    seen on its own)."""
+    return (ticket.area is not None and ticket.urgency != "emergency"
+            and ticket.disposition is not Disposition.TRANSFERRED
+            and ticket.override_agent_id is None)
+
+
+class IncidentStore:
+    def __init__(self, engine: Engine, policy: IncidentPolicy, sla: SlaPolicy,
+                 grams: Callable[[str], frozenset[str]], origin: str = "hotline-router"
+                 ) -> None:
+        self._engine = engine
+        self.policy = policy
+        self.sla = sla
+        self.grams = grams
+        self._origin = origin
+        self._postgres = engine.dialect.name == "postgresql"
+        inserts: dict[str, Callable[..., Any]] = {"postgresql": postgresql.insert,
+                                                   "sqlite": sqlite.insert}
+        self._insert = inserts[engine.dialect.name]
+        self._cache: dict[str, tuple[int, IncidentIndex]] = {}  # area → (revision, index)
+
+    # -- placing, inside the caller's transaction -------------------------------------------
+
+    def place(self, connection: Connection, proposed: Sequence[Ticket]) -> Placement:
+        placement = Placement()
+        joining = sorted((t for t in proposed if may_join(t)), key=lambda t: t.received_at)
+        if not joining:
+            return placement
+        placement.areas = {t.area or "" for t in joining}
+        try:
+            indexes = {area: self._locked_index(connection, area)
+                       for area in sorted(placement.areas)}
+            for ticket in joining:
+                index = indexes[ticket.area or ""]
+                grams = self.grams(ticket.text)
+                found = index.match(grams, ticket.received_at)
+                if found is None:
+                    incident = opened(_incident_id(ticket), ticket.ticket_id, ticket.area or "",
+                                      ticket.category, grams, ticket.received_at,
+                                      ticket.urgency, self.policy)
+                    placement.opened[ticket.call_id] = incident.incident_id
+                    placement.new.add(incident.incident_id)
+                else:
+                    parent, share = found
+                    if parent.incident_id not in placement.new:
+                        placement.before.setdefault(parent.incident_id, parent.reports)
+                    incident = parent.with_report(grams, ticket.received_at, ticket.urgency,
+                                                  self.policy)
+                    placement.attached[ticket.call_id] = (incident.incident_id,
+                                                          incident.lead_ticket_id, share)
+                index.put(incident)
+                placement.changed[incident.incident_id] = incident
+        except BaseException:
+            self.forget(placement)
+            raise
+        return placement
+
+    def settle(self, connection: Connection, placement: Placement, led: set[str],
+               counted: Mapping[str, int], closed: set[str]) -> None:
+        """Write what the batch did: `led` are the call ids whose tickets now lead their new
+        incidents (created), `counted` the reports actually counted per incident, `closed`
+        the incidents whose lead ticket was no longer open."""
+        now = datetime.now(UTC)
+        lost = {placement.opened[c] for c in placement.opened if c not in led}
+        rows = []
+        for incident_id, incident in placement.changed.items():
+            if incident_id in lost or incident_id in closed:
+                self._index(incident.area).drop(incident_id)
+                continue
+            # its own reports (the lead's, for a new one) and this batch's that were counted
+            first = 1 if incident_id in placement.new else placement.before[incident_id]
+            incident = _recounted(incident, first + counted.get(incident_id, 0))
+            self._index(incident.area).put(incident)
+            if incident_id in placement.new:
+                rows.append(_row(incident, self._origin, now))
+            else:
+                connection.execute(update(incidents).where(
+                    incidents.c.incident_id == incident_id).values(_values(incident, now)))
+        if rows:
+            connection.execute(incidents.insert(), rows)
+        if closed:
+            connection.execute(update(incidents).where(incidents.c.incident_id.in_(closed))
+                               .values(status="closed", updated_at=now))
+        for area in sorted(placement.areas):
+            self._bump(connection, area)
+
+    def forget(self, placement: Placement) -> None:
+        """The transaction failed: what this worker cached of the areas may be wrong."""
+        for area in placement.areas:
+            self._cache.pop(area, None)
+
+    def _locked_index(self, connection: Connection, area: str) -> IncidentIndex:
+        key = self._area_key(area)
+        connection.execute(self._insert(incident_areas).on_conflict_do_nothing(
+            index_elements=["key"]), [{"key": key, "revision": 0}])
+        query = select(incident_areas.c.revision).where(incident_areas.c.key == key)
+        if self._postgres:
+            query = query.with_for_update()
+        revision = int(connection.execute(query).scalar_one())
+        cached = self._cache.get(area)
+        if cached is not None and cached[0] == revision:
+            return cached[1]
+        index = IncidentIndex(self.policy)
+        rows = connection.execute(
+            select(incidents).join(tickets, tickets.c.ticket_id == incidents.c.lead_ticket_id)
+            .where(incidents.c.origin == self._origin, incidents.c.area == area,
+                   incidents.c.status == "open",
+                   tickets.c.status.in_([s.value for s in UNRESOLVED_STATUSES])))
+        for row in rows:
+            index.put(incident_from(row._mapping))
+        self._cache[area] = (revision, index)
+        return index
+
+    def _index(self, area: str) -> IncidentIndex:
+        cached = self._cache.get(area)
+        if cached is None:
+            cached = (-1, IncidentIndex(self.policy))
+            self._cache[area] = cached
+        return cached[1]
+
+    def _bump(self, connection: Connection, area: str) -> None:
+        key = self._area_key(area)
+        revision = connection.execute(
+            update(incident_areas).where(incident_areas.c.key == key)
+            .values(revision=incident_areas.c.revision + 1)
+            .returning(incident_areas.c.revision)).scalar_one()
+        cached = self._cache.get(area)
+        if cached is not None:
+            index = cached[1]
+            if index:
+                latest = max(i.last_report_at for i in index)
+                index.expire(latest)  # bounded: a closed window never comes back
+            self._cache[area] = (int(revision), index)
+
+    def _area_key(self, area: str) -> str:
+        return f"{self._origin}|{area}"
+
+    # -- reading and the dispatchers' corrections ---------------------------------------------
+
+    def get(self, incident_id: str) -> IncidentRecord | None:
+        with database_errors_as_transient(), self._engine.connect() as connection:
+            row = connection.execute(self._records().where(
+                incidents.c.incident_id == incident_id)).first()
+            return _record(row._mapping) if row is not None else None
+
+    def led_by(self, ticket_id: str) -> IncidentRecord | None:
+        with database_errors_as_transient(), self._engine.connect() as connection:
+            row = connection.execute(self._records().where(
+                incidents.c.lead_ticket_id == ticket_id, incidents.c.status == "open")).first()
+            return _record(row._mapping) if row is not None else None
+
+    def open_for_unit(self, unit: str | None, limit: int) -> list[IncidentRecord]:
+        """Open incidents whose lead ticket is still open, in `unit` (all units for None),
+        the most reported first."""
+        query = self._records().where(
+            incidents.c.status == "open",
+            tickets.c.status.in_([s.value for s in UNRESOLVED_STATUSES]))
+        if unit is not None:
+            query = query.where(tickets.c.unit == unit)
+        query = query.order_by(incidents.c.reports.desc(), incidents.c.opened_at).limit(limit)
+        with database_errors_as_transient(), self._engine.connect() as connection:
+            return [_record(row._mapping) for row in connection.execute(query)]
+
+    def reports(self, incident_id: str, limit: int, offset: int = 0) -> list[IncidentReport]:
+        query = (select(reports).where(reports.c.incident_id == incident_id)
+                 .order_by(reports.c.received_at, reports.c.seq).limit(limit).offset(offset))
+        with database_errors_as_transient(), self._engine.connect() as connection:
+            return [IncidentReport(
+                call_id=row.call_id, received_at=row.received_at, hotline=row.hotline,
+                channel=row.channel, text=row.text, caller_contact=row.caller_contact,
+                place_text=row.place_text, urgency=row.urgency, share=row.similarity)
+                for row in connection.execute(query)]
+
+    def report_count(self, incident_id: str) -> int:
+        with database_errors_as_transient(), self._engine.connect() as connection:
+            return int(connection.execute(select(func.count()).select_from(reports).where(
+                reports.c.incident_id == incident_id)).scalar_one())
+
+    def _records(self) -> Any:
+        return (select(incidents, tickets.c.unit, tickets.c.status.label("lead_status"))
+                .join(tickets, tickets.c.ticket_id == incidents.c.lead_ticket_id)
+                .where(incidents.c.origin == self._origin))
+
+    def locked(self, connection: Connection, incident_id: str) -> Incident | None:
+        query = select(incidents).where(incidents.c.incident_id == incident_id,
+                                        incidents.c.origin == self._origin)
+        if self._postgres:
+            query = query.with_for_update()
+        row = connection.execute(query).first()
+        return incident_from(row._mapping) if row is not None else None
+
+    def save(self, connection: Connection, incident: Incident, status: str = "open",
+             merged_into: str | None = None) -> None:
+        """A dispatcher's correction, written in the caller's transaction; the area's
+        cached incidents are read again by every worker."""
+        now = datetime.now(UTC)
+        connection.execute(update(incidents).where(
+            incidents.c.incident_id == incident.incident_id).values(
+                _values(incident, now) | {"status": status, "merged_into": merged_into}))
+        self._locked_index(connection, incident.area)
+        self._cache.pop(incident.area, None)
+        connection.execute(update(incident_areas).where(
+            incident_areas.c.key == self._area_key(incident.area))
+            .values(revision=incident_areas.c.revision + 1))
+
+
+def _incident_id(ticket: Ticket) -> str:
+    return "INC-" + ticket.ticket_id.removeprefix("TKT-")
+
+
+def _recounted(incident: Incident, reports: int) -> Incident:
+    # The count is what was stored, whatever replays or races placed in the batch.
+    return dataclasses.replace(incident, reports=reports)
+
+
+def _values(incident: Incident, now: datetime) -> dict[str, Any]:
+    return {"last_report_at": incident.last_report_at, "opened_at": incident.opened_at,
+            "reports": incident.reports, "pressing_reports": incident.pressing_reports,
+            "priority": incident.priority.value, "profile": dict(incident.profile),
+            "lead_ticket_id": incident.lead_ticket_id, "updated_at": now}
+
+
+def _row(incident: Incident, origin: str, now: datetime) -> dict[str, Any]:
+    return _values(incident, now) | {
+        "incident_id": incident.incident_id, "origin": origin, "area": incident.area,
+        "category": incident.category, "status": "open", "merged_into": None}
+
+
+def incident_from(row: Mapping[str, Any] | RowMapping) -> Incident:
+    return Incident(
+        incident_id=row["incident_id"], lead_ticket_id=row["lead_ticket_id"],
+        area=row["area"], category=row["category"], opened_at=_aware(row["opened_at"]),
+        last_report_at=_aware(row["last_report_at"]), reports=row["reports"],
+        pressing_reports=row["pressing_reports"], priority=Priority(row["priority"]),
+        profile=dict(row["profile"]))
+
+
+def _record(row: Mapping[str, Any] | RowMapping) -> IncidentRecord:
+    return IncidentRecord(incident_from(row), row["status"], row["merged_into"], row["unit"],
+                          row["lead_status"])
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment

@@ -1,0 +1,197 @@
+"""未诉先办: different callers about the same matter in the same area attach to one incident,
+counted on its lead ticket; other matters stay apart. On SQLite (the embedded default) and the
+environment's database (PostgreSQL in CI)."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine
+
+from classifiers import DemandClassifier, UrgencyRules, normalise_text
+from classifiers.similarity import text_grams, text_similarity
+from router.config_files import load_router_config
+from router.domain.calls import CallRecord, Channel
+from router.domain.incidents import IncidentPolicy, Priority
+from router.domain.tickets import EventKind
+from router.intake_service import CallOutcome, IntakeService
+from router.persistence.incidents import IncidentStore
+from router.persistence.tickets import TicketRepository
+from tests.conftest import Services
+from tests.integration.conftest import engine_on
+
+pytestmark = pytest.mark.integration
+CONFIG = load_router_config()
+CLASSIFIER = DemandClassifier.load()
+URGENCY = UrgencyRules.load()
+START = datetime(2026, 12, 1, 20, 0, tzinfo=UTC)
+WATER = ["安宁区兰州交通大学家属院停水了，一整天都没有水，什么时候恢复供水",
+         "安宁区兰州交通大学家属院从早上开始停水，一整天没有水了，请问什么时候恢复供水",
+         "我是兰州交通大学家属院的住户，安宁区这边停水一整天了，什么时候恢复供水啊",
+         "安宁区兰州交通大学家属院停水一整天，家里老人孩子没水用，请尽快恢复供水"]
+LIGHTS = "安宁区兰州交通大学家属院门口路灯坏了一个多月，晚上很黑，请派人修理路灯"
+NOISE = "安宁区兰州交通大学家属院旁边工地晚上十二点还在施工，噪音太大，影响休息"
+
+
+@pytest.fixture(params=["sqlite", "environment"])
+def engine(request: pytest.FixtureRequest, services: Services, tmp_path: Path
+           ) -> Iterator[Engine]:
+    yield from engine_on(request.param, services, tmp_path)
+
+
+_ORIGINS = itertools.count()
+
+
+@dataclasses.dataclass
+class Desk:
+    intake: IntakeService
+    repository: TicketRepository
+    incidents: IncidentStore
+    prefix: str
+    calls: itertools.count[int] = dataclasses.field(default_factory=itertools.count)
+
+    def call(self, text: str, minutes: float = 0, area: str | None = None) -> CallRecord:
+        # no contact: callers unknown to each other, and never a repeat (催办) of another
+        # test's caller on a shared database
+        n = next(self.calls)
+        return CallRecord(call_id=f"{self.prefix}-{n}", hotline="12345", channel=Channel.PHONE,
+                          received_at=START + timedelta(minutes=minutes), text=text,
+                          caller_contact=None, area=area)
+
+    def record(self, *calls: CallRecord) -> list[CallOutcome]:
+        return self.intake.record(list(calls))
+
+
+def desk(engine: Engine, services: Services, policy: IncidentPolicy | None = None,
+         origin: str | None = None) -> Desk:
+    # its own deployment: incidents of other tests sharing the database never take its calls
+    origin = origin or f"inc-{services.run_id}-{next(_ORIGINS)}"
+    store = IncidentStore(engine, policy or IncidentPolicy(), CONFIG.sla.policy, text_grams,
+                          origin=origin)
+    repository = TicketRepository(engine, origin=origin, incidents=store)
+    intake = IntakeService(CONFIG, CLASSIFIER, URGENCY, repository, normalise=normalise_text,
+                           similarity=text_similarity)
+    return Desk(intake, repository, store, f"{origin}-call")
+
+
+def test_other_callers_about_the_same_matter_are_counted_on_one_incident(
+        engine: Engine, services: Services) -> None:
+    d = desk(engine, services)
+    [first] = d.record(d.call(WATER[0]))
+    assert first.created
+    later = d.record(*(d.call(text, minutes=5 + i) for i, text in enumerate(WATER[1:])))
+    assert [(o.created, o.incident) for o in later] == [(False, True)] * 3
+    assert {o.ticket.ticket_id for o in later} == {first.ticket.ticket_id}
+    record = d.incidents.led_by(first.ticket.ticket_id)
+    assert record is not None
+    assert record.incident.reports == 4
+    assert record.unit == first.ticket.unit
+    reports = d.incidents.reports(record.incident.incident_id, limit=10)
+    assert [r.call_id for r in reports] == [o.ticket.call_id and c for o, c in zip(
+        later, [f"{d.prefix}-{i}" for i in (1, 2, 3)], strict=True)]
+    assert all(r.share >= 0.5 for r in reports)
+    assert d.repository.find_by_call_ids(r.call_id for r in reports) == {}  # no own tickets
+    trail = [e.kind for e in d.repository.events(first.ticket.ticket_id)]
+    assert trail.count(EventKind.INCIDENT_REPORTED) == 3
+
+
+def test_other_matters_in_the_same_area_stay_apart(engine: Engine, services: Services) -> None:
+    d = desk(engine, services)
+    outcomes = d.record(d.call(WATER[0]), d.call(LIGHTS, 1), d.call(NOISE, 2),
+                        d.call(WATER[1], 3))
+    assert [o.created for o in outcomes] == [True, True, True, False]
+    assert outcomes[3].ticket.ticket_id == outcomes[0].ticket.ticket_id
+    led = [d.incidents.led_by(o.ticket.ticket_id) for o in outcomes[:3]]
+    assert [r.incident.reports if r else None for r in led] == [2, 1, 1]
+
+
+def test_the_same_words_in_another_area_are_another_incident(engine: Engine,
+                                                             services: Services) -> None:
+    d = desk(engine, services)
+    here, there = d.record(d.call(WATER[0], area="anning"), d.call(WATER[1], 1, area="xigu"))
+    assert here.created
+    assert there.created
+
+
+def test_a_late_report_within_the_window_joins_and_one_after_it_does_not(
+        engine: Engine, services: Services) -> None:
+    d = desk(engine, services, IncidentPolicy(window=timedelta(hours=1)))
+    [first] = d.record(d.call(WATER[0], minutes=30))
+    [late] = d.record(d.call(WATER[1], minutes=0))  # arrives after, happened before
+    [after] = d.record(d.call(WATER[2], minutes=30 + 61))
+    assert (late.incident, late.ticket.ticket_id) == (True, first.ticket.ticket_id)
+    assert after.created
+    record = d.incidents.led_by(first.ticket.ticket_id)
+    assert record is not None
+    assert record.incident.opened_at == START
+
+
+def test_a_replayed_report_is_counted_once(engine: Engine, services: Services) -> None:
+    d = desk(engine, services)
+    d.record(d.call(WATER[0]))
+    report = d.call(WATER[1], 1)
+    [once] = d.record(report)
+    [again] = d.record(report)
+    assert once.incident
+    assert not again.incident
+    assert not again.created
+    assert not again.conflict
+    assert again.ticket.ticket_id == once.ticket.ticket_id
+    record = d.incidents.led_by(once.ticket.ticket_id)
+    assert record is not None
+    assert record.incident.reports == 2
+
+
+def test_an_emergency_never_joins_an_incident(engine: Engine, services: Services) -> None:
+    d = desk(engine, services)
+    fire = "安宁区兰州交通大学家属院3号楼着火了，火很大，有人被困在楼上，快来救火"
+    outcomes = d.record(d.call(fire), d.call(fire + "！", 1))
+    assert [o.created for o in outcomes] == [True, True]
+
+
+def test_a_resolved_lead_takes_no_more_reports(engine: Engine, services: Services) -> None:
+    d = desk(engine, services)
+    [first] = d.record(d.call(WATER[0]))
+    lead = first.ticket
+    claimed = lead.claim(lead.unit, "staff-1", START, CONFIG.sla.policy)
+    resolved = claimed.ticket.resolve(lead.unit, "staff-1", "供水已恢复", START,
+                                      CONFIG.sla.policy)
+    d.repository.save([claimed], [])
+    d.repository.save([resolved], [])
+    [later] = d.record(d.call(WATER[1], 5))
+    assert later.created
+    assert later.ticket.ticket_id != lead.ticket_id
+
+
+def test_reports_raise_the_priority_and_the_lead_tickets_supervision_level(
+        engine: Engine, services: Services) -> None:
+    d = desk(engine, services, IncidentPolicy(high_at=3, critical_at=5))
+    texts = [WATER[i % 4] + "。" * (i // 4) for i in range(6)]
+    outcomes = d.record(*(d.call(text, i) for i, text in enumerate(texts)))
+    lead = outcomes[0].ticket.ticket_id
+    record = d.incidents.led_by(lead)
+    assert record is not None
+    assert (record.incident.reports, record.incident.priority) == (6, Priority.CRITICAL)
+    ticket = d.repository.get(lead)
+    assert ticket is not None
+    assert ticket.escalation_level == 2
+
+
+def test_workers_sharing_a_database_share_the_incidents(engine: Engine,
+                                                        services: Services) -> None:
+    origin = f"inc-{services.run_id}-{next(_ORIGINS)}-shared"
+    one, two = desk(engine, services, origin=origin), desk(engine, services, origin=origin)
+    two.prefix += "-two"
+    [first] = one.record(one.call(WATER[0]))
+    [seen_by_two] = two.record(two.call(WATER[1], 1))  # two had cached nothing of the area
+    [back_at_one] = one.record(one.call(WATER[2], 2))  # one's cache is stale: read again
+    assert seen_by_two.incident
+    assert back_at_one.incident
+    record = one.incidents.led_by(first.ticket.ticket_id)
+    assert record is not None
+    assert record.incident.reports == 3
