@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from router.domain.calls import CallRecord
 from router.domain.hotspots import ActiveSurge, KeyChange, Report
@@ -95,6 +95,26 @@ class Created:
     attached: dict[str, str]  # call id → the lead ticket of the incident it was counted on
 
 
+@dataclass(frozen=True, slots=True)
+class SplitReport:
+    """A report a dispatcher takes off its incident, as it was received."""
+
+    call_id: str
+    hotline: str
+    channel: str
+    received_at: datetime
+    text: str
+    caller_contact: str | None
+    place_text: str | None
+    urgency: str | None
+    area: str | None
+    raw_payload: Mapping[str, Any]
+
+
+# The split-off call's new ticket (its creation) and the lead ticket's change, given both.
+SplitBuilder = Callable[[SplitReport, Ticket], tuple[TicketChange, TicketChange]]
+
+
 class NewTicketStore(Protocol):
     """What intake needs of the system of record: find by call id, create once."""
 
@@ -128,6 +148,14 @@ class TicketStore(NewTicketStore, Protocol):
     def save(self, changes: Sequence[TicketChange], messages: Sequence[OutboxMessage]) -> None:
         """Apply changes to existing tickets, all or nothing; ConcurrentChange if any ticket
         is no longer at the version its change started from."""
+        ...
+
+    def split_report(self, incident_id: str, call_id: str, build: SplitBuilder) -> Ticket:
+        """Take a report off its incident as a ticket of its own, in one transaction."""
+        ...
+
+    def merge_incidents(self, duplicate_id: str, into_id: str) -> None:
+        """After a ticket merge: the incidents the two tickets lead become one."""
         ...
 
 

@@ -12,12 +12,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from router.domain.calls import caller_key
 from router.domain.errors import ConcurrentChange, HotlineRouterError, InvalidTransition
 from router.domain.outbox import messages_for
-from router.domain.routing import RoutingTable, Unit
+from router.domain.routing import Disposition, RoutingTable, Unit
 from router.domain.sla import SlaPolicy
-from router.domain.tickets import ReturnReason, Satisfaction, Ticket, TicketChange
-from router.ports import Handover, TicketStore
+from router.domain.tickets import (
+    ReturnReason,
+    Satisfaction,
+    Ticket,
+    TicketChange,
+    initial_status,
+    ticket_id_for,
+)
+from router.ports import Handover, SplitReport, TicketStore
 
 
 class UnknownTicket(HotlineRouterError):
@@ -110,9 +118,49 @@ class TicketDesk:
                 self._save(changes)
             except ConcurrentChange:
                 continue
+            # Derived from the merge, after it: a failure here leaves the duplicate's incident
+            # taking no reports (its lead is merged), never a ticket half merged.
+            self._store.merge_incidents(ticket_id, into_id)
             return changes[0].ticket
         raise ConcurrentChange(f"ticket {ticket_id} kept changing; try again",
                                current=None)
+
+    async def split_report(self, incident_id: str, call_id: str, dispatcher: str) -> Ticket:
+        """A report wrongly attached to an incident becomes a ticket of its own, waiting in
+        the dispatchers' queue (人工分拨) with the incident's category as a first guess."""
+        return await asyncio.to_thread(self._split, incident_id, call_id, dispatcher)
+
+    def _split(self, incident_id: str, call_id: str, dispatcher: str) -> Ticket:
+        built: list[TicketChange] = []
+
+        def build(report: SplitReport, lead: Ticket) -> tuple[TicketChange, TicketChange]:
+            at = self._clock()
+            ticket = Ticket(
+                ticket_id=ticket_id_for(report.call_id), call_id=report.call_id,
+                hotline=report.hotline, channel=report.channel,
+                received_at=report.received_at, created_at=at, text=report.text,
+                caller_contact=report.caller_contact, place_text=report.place_text,
+                area=report.area, category=lead.category, confidence=0.0,
+                suggested_category=lead.suggested_category, model_version=lead.model_version,
+                urgency=report.urgency or lead.urgency, emergency_service=None,
+                disposition=Disposition.TRIAGE, unit=self._routing.dispatcher_unit,
+                rule_id="split-from-incident",
+                route_reason=f"split off incident {incident_id} by {dispatcher}",
+                status=initial_status(Disposition.TRIAGE), raw_payload=report.raw_payload,
+                caller_key=caller_key(report.caller_contact))
+            changes = (ticket.open(self._policy), lead.record_split(
+                incident_id, report.call_id, ticket.ticket_id, dispatcher, at, self._policy))
+            built[:] = changes
+            return changes
+
+        for _ in range(_ATTEMPTS):
+            try:
+                ticket = self._store.split_report(incident_id, call_id, build)
+            except ConcurrentChange:
+                continue
+            self._handover(messages_for(built))  # what the transaction wrote to the outbox
+            return ticket
+        raise ConcurrentChange(f"incident {incident_id} kept changing; try again", current=None)
 
     # -- the units ----------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from router.api import agents, dispatchers, managers, operations, units
+from router.api import agents, dispatchers, incidents, managers, operations, units
 from router.api.context import ApiContext, Submit
 from router.api.limits import install_limits
 from router.ticket_notices import TicketNotices
@@ -40,7 +40,7 @@ def create_api(components: Components, desk: TicketDesk, submit: Submit,
                   docs_url=None, redoc_url=None)
     api.state.context = ApiContext(components=components, desk=desk, submit=submit,
                                    readiness_checks=readiness_checks, notices=notices)
-    for audience in (agents, dispatchers, units, managers, operations):
+    for audience in (agents, dispatchers, units, incidents, managers, operations):
         api.include_router(audience.router)
     install_limits(api, components.settings.api.max_body_bytes)
     _serve_docs_offline(api)

@@ -69,7 +69,7 @@ async def create_call(body: CallIn, caller: Caller, ctx: Context, response: Resp
     known = await asyncio.to_thread(_ticket_of_call, repository, call.call_id)
     if known is not None:  # a retry gets its ticket; another call with the id is refused
         await _refuse_a_different_call(repository, known, call)
-        state = "ticketed" if known.call_id == call.call_id else "repeat"
+        state = await _state(repository, call.call_id, known)
         return CallAccepted(call_id=call.call_id, state=state, ticket=shown(ctx, known))
     notice = ctx.notices.expect(call.call_id)
     try:
@@ -90,7 +90,7 @@ async def create_call(body: CallIn, caller: Caller, ctx: Context, response: Resp
         response.headers["Location"] = f"/api/v1/calls/{call.call_id}"
         return CallAccepted(call_id=call.call_id, state="accepted")
     await _refuse_a_different_call(repository, ticket, call)  # another took the id meanwhile
-    state = "ticketed" if ticket.call_id == call.call_id else "repeat"
+    state = await _state(repository, call.call_id, ticket)
     return CallAccepted(call_id=call.call_id, state=state, ticket=shown(ctx, ticket))
 
 
@@ -129,7 +129,7 @@ async def get_call(call_id: str, caller: Caller, ctx: Context) -> CallAccepted:
     ticket = await wait_for_ticket(ctx.components.repository, call_id, 0)
     if ticket is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no ticket for this call (yet)")
-    state = "ticketed" if ticket.call_id == call_id else "repeat"
+    state = await _state(ctx.components.repository, call_id, ticket)
     return CallAccepted(call_id=call_id, state=state, ticket=shown(ctx, ticket))
 
 
@@ -152,6 +152,14 @@ async def wait_for_ticket(store: TicketStore, call_id: str, wait_seconds: float,
 
 
 _LOOK_AGAIN_SECONDS = 0.25
+
+
+async def _state(store: TicketStore, call_id: str, ticket: Ticket) -> str:
+    """'ticketed' for the call's own ticket; else how it was counted on `ticket`."""
+    if ticket.call_id == call_id:
+        return "ticketed"
+    reported = (await asyncio.to_thread(store.reported_calls, [call_id])).get(call_id)
+    return reported.kind if reported is not None else "repeat"
 
 
 def _ticket_of_call(store: TicketStore, call_id: str) -> Ticket | None:

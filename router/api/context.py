@@ -10,7 +10,7 @@ from fastapi import Depends, Header, HTTPException, Request, status
 
 from router.access import Credential
 from router.api.schemas import TicketOut, ticket_out
-from router.domain.errors import InvalidTransition, NotYourTicket
+from router.domain.errors import InvalidTransition, NotYourTicket, UnknownReport
 from router.domain.tickets import Ticket
 from router.ticket_notices import TicketNotices
 
@@ -111,7 +111,7 @@ async def changed(ctx: ApiContext, action: Awaitable[Ticket]) -> TicketOut:
 
     try:
         ticket = await action
-    except UnknownTicket as exc:
+    except (UnknownTicket, UnknownReport) as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
     except UnknownTarget as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None

@@ -138,6 +138,8 @@ class CallAccepted(BaseModel):
     call_id: str
     state: str = Field(description="'ticketed' when its ticket exists; 'repeat' when it was"
                                     " counted on an open ticket of the same caller (催办);"
+                                    " 'incident' when it was counted on the lead ticket of"
+                                    " an open incident (other callers, the same matter);"
                                     " else 'accepted'")
     ticket: TicketOut | None = None
 

@@ -37,3 +37,7 @@ class ConcurrentChange(InvalidTransition):
 
 class NotYourTicket(HotlineRouterError):
     """A unit tried to act on a ticket of another unit."""
+
+
+class UnknownReport(HotlineRouterError):
+    """No such incident, or the incident holds no such report."""

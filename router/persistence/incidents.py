@@ -266,6 +266,16 @@ class IncidentStore:
         row = connection.execute(query).first()
         return incident_from(row._mapping) if row is not None else None
 
+    def led(self, connection: Connection, ticket_id: str) -> Incident | None:
+        """The open incident `ticket_id` leads, locked."""
+        query = select(incidents).where(incidents.c.lead_ticket_id == ticket_id,
+                                        incidents.c.origin == self._origin,
+                                        incidents.c.status == "open")
+        if self._postgres:
+            query = query.with_for_update()
+        row = connection.execute(query).first()
+        return incident_from(row._mapping) if row is not None else None
+
     def save(self, connection: Connection, incident: Incident, status: str = "open",
              merged_into: str | None = None) -> None:
         """A dispatcher's correction, written in the caller's transaction; the area's

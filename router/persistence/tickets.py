@@ -3,6 +3,7 @@ audit trail) and the outbox entries the change causes. The domain decides; this 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,7 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from router.domain.errors import ConcurrentChange, InvalidTransition
+from router.domain.errors import ConcurrentChange, InvalidTransition, UnknownReport
 from router.domain.incidents import escalation_for
 from router.domain.outbox import OutboxMessage, messages_for
 from router.domain.rates import OutcomeCounts
@@ -41,7 +42,7 @@ from router.domain.tickets import (
 from router.persistence.errors import database_errors_as_transient
 from router.persistence.incidents import IncidentStore, Placement
 from router.persistence.schema import outbox, reports, ticket_events, tickets
-from router.ports import Created, RepeatCall, ReportedCall
+from router.ports import Created, RepeatCall, ReportedCall, SplitBuilder, SplitReport
 
 # Columns a change may move; the rest are fixed when the ticket is created.
 _MUTABLE = ("version", "updated_at", "category", "urgency", "emergency_service", "disposition",
@@ -218,6 +219,66 @@ class TicketRepository:
             self._append(connection, [change], messages_for([change]))
             counted.add(repeat.call.call_id)
         return counted
+
+    def split_report(self, incident_id: str, call_id: str, build: SplitBuilder) -> Ticket:
+        """A dispatcher takes a report off its incident: in one transaction the report row
+        goes, the call becomes a ticket of its own (`build` makes its creation and the lead
+        ticket's change from the report and the lead as they stand), and the incident counts
+        one report fewer. UnknownReport if the incident holds no such report."""
+        if self._incidents is None:
+            raise UnknownReport("incidents are turned off")
+        with database_errors_as_transient(), self._engine.begin() as connection:
+            incident = self._incidents.locked(connection, incident_id)
+            query = select(reports).where(reports.c.call_id == call_id,
+                                          reports.c.incident_id == incident_id)
+            row = connection.execute(query).first()
+            if incident is None or row is None:
+                raise UnknownReport(f"incident {incident_id} has no report {call_id}")
+            lead_query = select(tickets).where(tickets.c.ticket_id == incident.lead_ticket_id)
+            if self._engine.dialect.name == "postgresql":
+                lead_query = lead_query.with_for_update()
+            lead = ticket_from_row(connection.execute(lead_query).one()._mapping)
+            split = SplitReport(
+                call_id=row.call_id, hotline=row.hotline, channel=row.channel,
+                received_at=row.received_at, text=row.text, caller_contact=row.caller_contact,
+                place_text=row.place_text, urgency=row.urgency, area=row.area,
+                raw_payload=row.raw_payload)
+            creation, lead_change = build(split, lead)
+            connection.execute(reports.delete().where(reports.c.seq == row.seq))
+            created = self._insert_tickets(connection, [creation], messages_for([creation]))
+            if not created:
+                raise ConcurrentChange(f"call {call_id} already has a ticket", current=None)
+            if not self._apply(connection, lead_change):
+                raise ConcurrentChange(f"ticket {lead.ticket_id} was changed by someone else",
+                                       current=self._status(connection, lead.ticket_id))
+            self._append(connection, [lead_change], messages_for([lead_change]))
+            self._incidents.save(connection, incident.without_report(row.urgency or ""))
+        return creation.ticket
+
+    def merge_incidents(self, duplicate_id: str, into_id: str) -> None:
+        """After a dispatcher merged ticket `duplicate_id` into `into_id`: the incident the
+        duplicate led joins the one `into_id` leads (or `into_id` leads it now), and a plain
+        duplicate is counted as a report of `into_id`'s incident. Idempotent."""
+        if self._incidents is None:
+            return
+        store = self._incidents
+        with database_errors_as_transient(), self._engine.begin() as connection:
+            led = store.led(connection, duplicate_id)
+            target = store.led(connection, into_id)
+            if led is None and target is None:
+                return
+            if led is None and target is not None:
+                store.save(connection, dataclasses.replace(
+                    target, reports=target.reports + 1))
+                return
+            assert led is not None
+            if target is None:
+                store.save(connection, dataclasses.replace(led, lead_ticket_id=into_id))
+                return
+            connection.execute(update(reports).where(reports.c.incident_id == led.incident_id)
+                               .values(incident_id=target.incident_id, ticket_id=into_id))
+            store.save(connection, target.absorbing(led, store.policy))
+            store.save(connection, led, status="merged", merged_into=target.incident_id)
 
     def reported_calls(self, call_ids: Iterable[str]) -> dict[str, ReportedCall]:
         ids = list(call_ids)

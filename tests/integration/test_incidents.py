@@ -4,6 +4,7 @@ environment's database (PostgreSQL in CI)."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import itertools
 from collections.abc import Iterator
@@ -17,11 +18,13 @@ from classifiers import DemandClassifier, UrgencyRules, normalise_text
 from classifiers.similarity import text_grams, text_similarity
 from router.config_files import load_router_config
 from router.domain.calls import CallRecord, Channel
+from router.domain.errors import UnknownReport
 from router.domain.incidents import IncidentPolicy, Priority
-from router.domain.tickets import EventKind
+from router.domain.tickets import EventKind, TicketStatus
 from router.intake_service import CallOutcome, IntakeService
 from router.persistence.incidents import IncidentStore
 from router.persistence.tickets import TicketRepository
+from router.ticket_desk import TicketDesk
 from tests.conftest import Services
 from tests.integration.conftest import engine_on
 
@@ -195,3 +198,58 @@ def test_workers_sharing_a_database_share_the_incidents(engine: Engine,
     record = one.incidents.led_by(first.ticket.ticket_id)
     assert record is not None
     assert record.incident.reports == 3
+
+
+def desk_for(d: Desk) -> TicketDesk:
+    return TicketDesk(CONFIG.routing, CLASSIFIER.categories, d.repository, CONFIG.sla.policy)
+
+
+def test_a_dispatcher_splits_a_wrong_report_off_into_a_ticket_of_its_own(
+        engine: Engine, services: Services) -> None:
+    d = desk(engine, services)
+    wrong = d.call(WATER[1], 1)
+    first, _ = d.record(d.call(WATER[0]), wrong)
+    record = d.incidents.led_by(first.ticket.ticket_id)
+    assert record is not None
+    split = asyncio.run(desk_for(d).split_report(record.incident.incident_id,
+                                                 wrong.call_id, "dispatcher-7"))
+    assert split.call_id == wrong.call_id
+    assert split.status is TicketStatus.AWAITING_TRIAGE
+    assert split.unit == CONFIG.routing.dispatcher_unit
+    assert split.text == WATER[1]
+    after = d.incidents.led_by(first.ticket.ticket_id)
+    assert after is not None
+    assert after.incident.reports == 1
+    assert d.incidents.reports(record.incident.incident_id, limit=10) == []
+    trail = d.repository.events(first.ticket.ticket_id)
+    assert (trail[-1].kind, trail[-1].actor) == (EventKind.REPORT_SPLIT, "dispatcher-7")
+    # a replay of the split call finds its new ticket, and counts nowhere
+    [replayed] = d.record(wrong)
+    assert (replayed.created, replayed.ticket.ticket_id) == (False, split.ticket_id)
+    with pytest.raises(UnknownReport):
+        asyncio.run(desk_for(d).split_report(record.incident.incident_id, split.call_id,
+                                             "dispatcher-7"))
+
+
+def test_merging_two_lead_tickets_merges_their_incidents(engine: Engine,
+                                                         services: Services) -> None:
+    d = desk(engine, services, IncidentPolicy(min_share=0.9))  # two incidents to begin with
+    one, one_more, two = d.record(d.call(WATER[0]), d.call(WATER[0] + "!", 1),
+                                  d.call(WATER[2], 2))
+    assert one_more.incident
+    assert two.created
+    first = d.incidents.led_by(one.ticket.ticket_id)
+    second = d.incidents.led_by(two.ticket.ticket_id)
+    assert first is not None
+    assert second is not None
+    asyncio.run(desk_for(d).merge(two.ticket.ticket_id, one.ticket.ticket_id, "dispatcher-7"))
+    merged = d.incidents.get(second.incident.incident_id)
+    assert merged is not None
+    assert (merged.status, merged.merged_into) == ("merged", first.incident.incident_id)
+    kept = d.incidents.led_by(one.ticket.ticket_id)
+    assert kept is not None
+    assert kept.incident.reports == 3
+    # the merged incident's grams now lead to the kept one
+    [later] = d.record(d.call(WATER[2] + "。", 3))
+    assert later.incident
+    assert later.ticket.ticket_id == one.ticket.ticket_id
