@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import shutil
 import uuid
 import zlib
 from collections.abc import Iterator
@@ -18,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from router.config_files import DEFAULT_CONFIG_DIR
 from router.embedded import embedded_services
 
 
@@ -74,7 +77,24 @@ def service_env(services: Services, state_dir: Path, api_port: int) -> dict[str,
         "HOTLINE_API_UNIT_TOKEN_SECRET": f"{prefix}-unit-token-secret-{uuid.uuid4().hex}",
         "HOTLINE_API_METRICS_TOKEN": f"{prefix}-metrics-{uuid.uuid4().hex}",
         "HOTLINE_STATE_DIR": str(state_dir),
+        "HOTLINE_CONFIG_DIR": str(worker_config(state_dir)),
     }
+
+
+def worker_config(directory: Path, *, incidents: bool = False) -> Path:
+    """The shipped configuration, copied into `directory`; incidents are off unless asked
+    for: most tests send a few texts many times from one area as separate demands, where
+    the shipped configuration would rightly count them on one incident. The incident tests
+    run with it on."""
+    config = directory / "config"
+    if not config.exists():
+        shutil.copytree(DEFAULT_CONFIG_DIR, config)
+    routing = config / "routing.toml"
+    head, table, rest = routing.read_text(encoding="utf-8").partition("[incidents]\n")
+    rest = re.sub(r"^enabled = (true|false)$", f"enabled = {str(incidents).lower()}", rest,
+                  count=1, flags=re.MULTILINE)
+    routing.write_text(head + table + rest, encoding="utf-8")
+    return config
 
 
 def caller_number(run_id: str, n: int) -> str:

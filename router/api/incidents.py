@@ -38,6 +38,10 @@ class IncidentReportOut(BaseModel):
     urgency: str | None
     share: float = Field(description="of the report's 3-grams found in the incident's profile"
                                      " when it was attached")
+    kind: str = Field(description="'incident': counted on the lead ticket; 'linked': an"
+                                  " emergency, transfer or agent's choice with a ticket of"
+                                  " its own, linked to the incident")
+    ticket_id: str = Field(description="the lead ticket, or the linked report's own ticket")
 
 
 class IncidentOut(BaseModel):
@@ -99,7 +103,7 @@ async def get_incident(incident_id: str, caller: Caller, ctx: Context,
     out.reports = [IncidentReportOut(
         call_id=r.call_id, received_at=r.received_at, hotline=r.hotline, channel=r.channel,
         text=r.text, caller_contact=r.caller_contact, place_text=r.place_text,
-        urgency=r.urgency, share=r.share) for r in found]
+        urgency=r.urgency, share=r.share, kind=r.kind, ticket_id=r.ticket_id) for r in found]
     return out
 
 

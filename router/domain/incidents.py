@@ -144,8 +144,9 @@ def best_match(candidates: Sequence[Incident], grams: frozenset[str], received_a
                policy: IncidentPolicy) -> tuple[Incident, float] | None:
     """The incident this report belongs to, with its share; None when none is close enough.
 
-    The highest share wins; between equal shares, the incident with more reports (the
-    surge's main incident, not one of its early fragments)."""
+    Of the incidents close enough, the one with the most reports wins (then the higher
+    share): the surge's main incident, not one of the fragments its first calls opened before
+    its profile knew their words, so the fragments stop growing."""
     if len(grams) < policy.min_shingles:
         return None
     best: tuple[Incident, float] | None = None
@@ -155,7 +156,7 @@ def best_match(candidates: Sequence[Incident], grams: frozenset[str], received_a
         share = incident.share_of(grams)
         if share < policy.min_share:
             continue
-        if best is None or (share, incident.reports) > (best[1], best[0].reports):
+        if best is None or (incident.reports, share) > (best[0].reports, best[1]):
             best = (incident, share)
     return best
 

@@ -43,6 +43,8 @@ class Placement:
 
     attached: dict[str, tuple[str, str, float]] = field(default_factory=dict)
     # call id → (incident id, lead ticket id, share)
+    linked: dict[str, tuple[str, float]] = field(default_factory=dict)
+    # call id → (incident id, share) of a demand that stands alone: its own ticket, linked
     opened: dict[str, str] = field(default_factory=dict)  # call id → the incident it leads
     changed: dict[str, Incident] = field(default_factory=dict)  # incident id → as it is now
     new: set[str] = field(default_factory=set)  # incident ids opened by this batch
@@ -70,15 +72,22 @@ class IncidentReport:
     place_text: str | None
     urgency: str | None
     share: float
+    kind: str  # incident: counted on the lead ticket; linked: a ticket of its own
+    ticket_id: str  # the lead ticket, or the linked call's own ticket
 
 
 def may_join(ticket: Ticket) -> bool:
     """A demand that may attach to an incident or lead one: it has an area, and it is not an
-    emergency, a transfer to an emergency line or an agent's explicit choice (each of those is
-    seen on its own)."""
-    return (ticket.area is not None and ticket.urgency != "emergency"
-            and ticket.disposition is not Disposition.TRANSFERRED
-            and ticket.override_agent_id is None)
+    emergency, a transfer to an emergency line or an agent's explicit choice."""
+    return ticket.area is not None and not stands_alone(ticket)
+
+
+def stands_alone(ticket: Ticket) -> bool:
+    """Seen on its own whatever else is reported: an emergency, a transfer to an emergency
+    line, an agent's explicit choice. It keeps its own ticket; when it is about an open
+    incident it is linked to it (counted, with its own ticket), never counted on the lead."""
+    return (ticket.urgency == "emergency" or ticket.disposition is Disposition.TRANSFERRED
+            or ticket.override_agent_id is not None)
 
 
 class IncidentStore:
@@ -100,7 +109,8 @@ class IncidentStore:
 
     def place(self, connection: Connection, proposed: Sequence[Ticket]) -> Placement:
         placement = Placement()
-        joining = sorted((t for t in proposed if may_join(t)), key=lambda t: t.received_at)
+        joining = sorted((t for t in proposed if t.area is not None),
+                         key=lambda t: t.received_at)
         if not joining:
             return placement
         placement.areas = {t.area or "" for t in joining}
@@ -111,6 +121,17 @@ class IncidentStore:
                 index = indexes[ticket.area or ""]
                 grams = self.grams(ticket.text)
                 found = index.match(grams, ticket.received_at)
+                if stands_alone(ticket):
+                    if found is not None:
+                        parent, share = found
+                        if parent.incident_id not in placement.new:
+                            placement.before.setdefault(parent.incident_id, parent.reports)
+                        incident = parent.with_report(grams, ticket.received_at,
+                                                      ticket.urgency, self.policy)
+                        placement.linked[ticket.call_id] = (incident.incident_id, share)
+                        index.put(incident)
+                        placement.changed[incident.incident_id] = incident
+                    continue
                 if found is None:
                     incident = opened(_incident_id(ticket), ticket.ticket_id, ticket.area or "",
                                       ticket.category, grams, ticket.received_at,
@@ -245,7 +266,8 @@ class IncidentStore:
             return [IncidentReport(
                 call_id=row.call_id, received_at=row.received_at, hotline=row.hotline,
                 channel=row.channel, text=row.text, caller_contact=row.caller_contact,
-                place_text=row.place_text, urgency=row.urgency, share=row.similarity)
+                place_text=row.place_text, urgency=row.urgency, share=row.similarity,
+                kind=row.kind, ticket_id=row.ticket_id)
                 for row in connection.execute(query)]
 
     def report_count(self, incident_id: str) -> int:

@@ -126,6 +126,7 @@ class TicketRepository:
                         connection, placement, by_call, self._incidents.sla)
                     refused = [by_call[c] for c in joining if c not in attached]
                     created |= self._insert_tickets(connection, refused, messages)
+                    self._link_reports(connection, placement, by_call, created, counted_per)
                     self._incidents.settle(connection, placement, set(created) & set(
                         placement.opened), counted_per, closed)
                 counted = self._count_repeats(connection, repeats)
@@ -146,6 +147,22 @@ class TicketRepository:
         self._append(connection, [c for c in changes if c.ticket.ticket_id in created],
                      [m for m in messages if m.ticket_id in created])
         return set(created.values())
+
+    def _link_reports(self, connection: Connection, placement: Placement,
+                      by_call: Mapping[str, TicketChange], created: set[str],
+                      counted: dict[str, int]) -> None:
+        """Demands that stand alone (emergencies, transfers, agents' choices) about an open
+        incident: their own tickets, each linked to the incident by a report row."""
+        now = datetime.now(UTC)
+        rows = [_incident_report_row(by_call[c].ticket, incident_id, by_call[c].ticket.ticket_id,
+                                     share, now, kind="linked")
+                for c, (incident_id, share) in placement.linked.items() if c in created]
+        if not rows:
+            return
+        for row in connection.execute(
+                self._insert(reports).on_conflict_do_nothing(index_elements=["call_id"])
+                .returning(reports.c.incident_id), rows):
+            counted[row.incident_id] = counted.get(row.incident_id, 0) + 1
 
     def _count_incident_reports(self, connection: Connection, placement: Placement,
                                 by_call: Mapping[str, TicketChange], policy: SlaPolicy
@@ -230,7 +247,8 @@ class TicketRepository:
         with database_errors_as_transient(), self._engine.begin() as connection:
             incident = self._incidents.locked(connection, incident_id)
             query = select(reports).where(reports.c.call_id == call_id,
-                                          reports.c.incident_id == incident_id)
+                                          reports.c.incident_id == incident_id,
+                                          reports.c.kind == "incident")
             row = connection.execute(query).first()
             if incident is None or row is None:
                 raise UnknownReport(f"incident {incident_id} has no report {call_id}")
@@ -529,9 +547,9 @@ def ticket_from_row(row: Mapping[str, Any] | RowMapping) -> Ticket:
     )
 
 
-def _incident_report_row(ticket: Ticket, incident_id: str, lead_id: str, share: float,
-                         now: datetime) -> dict[str, Any]:
-    return {"call_id": ticket.call_id, "ticket_id": lead_id, "kind": "incident",
+def _incident_report_row(ticket: Ticket, incident_id: str, holder_id: str, share: float,
+                         now: datetime, kind: str = "incident") -> dict[str, Any]:
+    return {"call_id": ticket.call_id, "ticket_id": holder_id, "kind": kind,
             "hotline": ticket.hotline, "channel": ticket.channel,
             "received_at": ticket.received_at, "created_at": now,
             "caller_contact": ticket.caller_contact, "text": ticket.text,

@@ -150,11 +150,23 @@ def test_a_replayed_report_is_counted_once(engine: Engine, services: Services) -
     assert record.incident.reports == 2
 
 
-def test_an_emergency_never_joins_an_incident(engine: Engine, services: Services) -> None:
+def test_an_emergency_keeps_its_own_ticket_and_is_linked_to_the_incident(
+        engine: Engine, services: Services) -> None:
     d = desk(engine, services)
     fire = "安宁区兰州交通大学家属院3号楼着火了，火很大，有人被困在楼上，快来救火"
     outcomes = d.record(d.call(fire), d.call(fire + "！", 1))
-    assert [o.created for o in outcomes] == [True, True]
+    assert [o.created for o in outcomes] == [True, True]  # no incident leads an emergency
+    first = d.record(d.call(WATER[0], 2))[0]
+    [urgent] = d.record(d.call(WATER[0] + "，老人晕倒了", 3))
+    assert urgent.ticket.urgency == "emergency"
+    assert urgent.created
+    assert urgent.ticket.ticket_id != first.ticket.ticket_id
+    record = d.incidents.led_by(first.ticket.ticket_id)
+    assert record is not None
+    assert (record.incident.reports, record.incident.pressing_reports) == (2, 1)
+    assert record.incident.priority is Priority.HIGH  # one pressing report is enough
+    [linked] = d.incidents.reports(record.incident.incident_id, limit=10)
+    assert (linked.kind, linked.ticket_id) == ("linked", urgent.ticket.ticket_id)
 
 
 def test_a_resolved_lead_takes_no_more_reports(engine: Engine, services: Services) -> None:

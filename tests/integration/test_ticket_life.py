@@ -4,7 +4,6 @@ may do what, and the SLA timer's events exactly once across a SIGKILL and two wo
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import time
 from collections import Counter
@@ -14,10 +13,9 @@ from typing import Any
 import pytest
 
 from router.access import Role
-from router.config_files import DEFAULT_CONFIG_DIR
 from router.domain.sla import ClockName
 from router.embedded import stop_process
-from tests.conftest import Services
+from tests.conftest import Services, worker_config
 from tests.integration.conftest import Worker, start_worker
 from tests.integration.test_http_api import request_with
 from tests.integration.test_resilience import calls, observer, own_streams, wait_for_committed
@@ -169,8 +167,7 @@ def test_returns_go_back_to_the_centre_until_a_ruling_fixes_the_unit(
 
 def short_sign_clock(tmp_path: Path, seconds: int) -> Path:
     """The shipped configuration with a sign clock of `seconds` for every ticket."""
-    config = tmp_path / "config"
-    shutil.copytree(DEFAULT_CONFIG_DIR, config)
+    config = worker_config(tmp_path)
     sla = (config / "sla.toml").read_text(encoding="utf-8")
     start = sla.index("[clocks.sign]")
     end = sla.index("[clocks.first_response]")
