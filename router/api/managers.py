@@ -67,7 +67,11 @@ async def rates(caller: Caller, ctx: Context,
     reports = ctx.components.reports
     default_since, default_until = reports.default_period()
     until = until or default_until
-    since = since or until - (default_until - default_since)
+    try:
+        since = since or until - (default_until - default_since)
+    except OverflowError:  # `until` in the first days of year 1
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            "until is too early to count a period before it") from None
     if since >= until:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "since must be before until")
     everyone = is_centre(ctx, caller) or caller.is_manager

@@ -237,6 +237,14 @@ def test_bad_unit_requests_get_422_not_500(worker: Worker, method: str, path: st
     assert status == 422, answer
 
 
+@pytest.mark.parametrize("query", ["until=0001-01-01T00:00:00Z", "until=0001-01-02T00:00:00Z",
+                                   "since=9999-12-31T00:00:00Z"])
+def test_rates_for_a_period_at_the_ends_of_the_calendar_get_422_not_500(
+        worker: Worker, query: str) -> None:
+    status, answer = worker.request("GET", f"/api/v1/rates?{query}", unit=CENTRE)
+    assert status == 422, answer
+
+
 def test_a_body_over_the_limit_is_refused_unread_and_an_error_never_echoes_the_input(
         worker: Worker) -> None:
     token = worker.tokens.issue(CENTRE)
