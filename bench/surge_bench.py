@@ -8,7 +8,8 @@ A day of normal calls (the project's spoken call summaries, `tests/data/spoken_c
 used once, in random areas and at random times of the day) and `--surge` calls about the
 motorway closed by snow at 永登, written from a grammar of what stranded travellers say
 (who, where, what happened, how long, what they need: tens of thousands of phrasings), most
-of them in the surge's first hour. Records come in event-time order with bounded disorder
+of them in the surge's first hour (the demo's grammar, router/demo_surge.py). Records come
+in event-time order with bounded disorder
 (shuffled within runs of `--disorder` records) and go through `IntakeService.record` in
 batches of `--batch`, as the stream does, with the incident store and the surge detector on
 the database given (a fresh SQLite file by default).
@@ -24,6 +25,8 @@ No citizen text is printed.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import functools
 import json
 import random
 import statistics
@@ -42,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from classifiers import DemandClassifier, UrgencyRules, normalise_text
 from classifiers.similarity import text_grams, text_similarity
 from router.config_files import load_router_config
+from router.demo_surge import WHERE, stranded_traveller
 from router.domain.calls import CallRecord, Channel
 from router.domain.hotspots import KeyChange, SurgePolicy
 from router.domain.incidents import IncidentIndex, IncidentPolicy, opened
@@ -56,28 +60,6 @@ SPOKEN = Path(__file__).resolve().parents[1] / "tests" / "data" / "spoken_calls"
 AREA = "yongdeng"
 DAY = datetime(2026, 12, 1, tzinfo=UTC) - timedelta(hours=8)  # midnight in China
 SURGE_START = DAY + timedelta(hours=20)
-
-OPENINGS = ["", "", "来电人称", "市民反映", "来电反映", "您好，", "喂，"]
-WHO = ["我们", "我和家人", "我们一家人", "我们一车人", "车上有老人孩子，我们", "好多返乡的人",
-       "我们几个老乡", "我跟同事", "我们全家", "大巴上四十多个人"]
-WHERE = ["在永登县城", "在连霍高速永登段", "在永登收费站", "在永登服务区", "在永登县城边上",
-         "在永登高速出口", "在去永登的高速上", "在永登这边", "在永登县的国道上"]
-WHAT = ["因为大雪高速封路了", "下大雪高速公路封闭了", "大雪封路", "高速因为暴雪封闭了",
-        "雪太大路都封了", "路面结冰高速封了", "下暴雪高速不让走了", "高速公路因大雪关闭"]
-HOW_LONG = ["被困了好几个小时", "堵在路上一晚上了", "车走不了", "滞留在这里回不了家",
-            "已经困了十多个小时", "一直动不了", "在这等了大半天", "过不去也回不去"]
-NEEDS = ["县城旅馆都住满了没地方住", "没吃没喝的", "想问什么时候能通车", "希望政府安排住的地方",
-         "需要热水和吃的", "车快没油了特别冷", "请尽快帮忙疏导", "有没有临时安置点",
-         "孩子冻得受不了", "能不能给送点水和食物", "路什么时候能开"]
-
-
-def surge_text(rng: random.Random) -> str:
-    parts = [rng.choice(WHAT), rng.choice(HOW_LONG)]
-    rng.shuffle(parts)
-    needs = rng.sample(NEEDS, rng.choice([1, 1, 2]))
-    return (rng.choice(OPENINGS) + rng.choice(WHO) + rng.choice(WHERE) + "，"
-            + "，".join(parts + needs) + rng.choice(["", "。", "！"]))
-
 
 def normal_texts() -> list[str]:
     texts = []
@@ -98,7 +80,7 @@ def day_of_calls(surge: int, rng: random.Random, areas: Sequence[str]
         # most calls in the first hour, the rest over the next two (the u**1.5 ramp)
         at = SURGE_START + timedelta(minutes=180 * rng.random() ** 1.5)
         calls.append((CallRecord(call_id=f"S{n:06d}", hotline="12345", channel=Channel.PHONE,
-                                 received_at=at, text=surge_text(rng), area=AREA), True))
+                                 received_at=at, text=stranded_traveller(rng), area=AREA), True))
     return sorted(calls, key=lambda pair: pair[0].received_at)
 
 
@@ -129,14 +111,16 @@ class TimedPlacing(IncidentStore):
 def replay(args: argparse.Namespace) -> dict[str, Any]:
     rng = random.Random(args.seed)
     config = load_router_config()
-    areas = sorted(config.routing.areas)
+    areas = [AREA, *sorted(a for a in config.routing.areas if a != AREA)][:args.areas]
     calls = disordered(day_of_calls(args.surge, rng, areas), args.disorder, rng)
     url = args.database_url or f"sqlite:///{tempfile.mkdtemp()}/surge.db"
     engine = make_engine(url)
     upgrade_schema(engine)
     origin = f"surge-bench-{int(time.time())}"
-    policy = config.incidents or IncidentPolicy()
-    store = TimedPlacing(engine, policy, config.sla.policy, text_grams, origin=origin)
+    policy = dataclasses.replace(config.incidents or IncidentPolicy(),
+                                 **({"min_share": args.min_share} if args.min_share else {}))
+    grams = text_grams if args.gram == 3 else functools.partial(text_grams, size=args.gram)
+    store = TimedPlacing(engine, policy, config.sla.policy, grams, origin=origin)
     store.seconds, store.placed = [], []
     repository = TicketRepository(engine, origin=origin, incidents=store)
     raised: list[KeyChange] = []
@@ -231,7 +215,7 @@ def lookup_at_scale(open_incidents: int, lookups: int, seed: int) -> dict[str, A
         # distinct matters: a normal text with a number and a place of its own
         text = f"{rng.choice(texts)}{rng.randint(1, 999)}号{rng.choice(WHERE)}"
         index.put(opened(f"I{n}", f"T{n}", AREA, "c", text_grams(text), at, "general", policy))
-    queries = [surge_text(rng) if i % 2 else rng.choice(texts) for i in range(lookups)]
+    queries = [stranded_traveller(rng) if i % 2 else rng.choice(texts) for i in range(lookups)]
     costs = []
     for query in queries:
         started = time.perf_counter()
@@ -253,6 +237,11 @@ def main() -> int:
     parser.add_argument("--open", type=int, default=100_000)
     parser.add_argument("--lookups", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=20261202)
+    parser.add_argument("--min-share", type=float, default=None,
+                        help="instead of routing.toml's (for tuning)")
+    parser.add_argument("--areas", type=int, default=8,
+                        help="normal calls spread over this many areas (fewer: denser)")
+    parser.add_argument("--gram", type=int, default=3, help="character n-gram size (tuning)")
     parser.add_argument("--skip-replay", action="store_true")
     args = parser.parse_args()
     if not args.skip_replay:

@@ -33,9 +33,9 @@ def shingles(text: str, size: int = SHINGLE) -> set[bytes]:
     return {letters[i:i + size].encode() for i in range(len(letters) - size + 1)}
 
 
-def text_grams(text: str) -> frozenset[str]:
-    """A text's character 3-grams, as `shingles` makes them, as strings."""
-    return frozenset(gram.decode() for gram in shingles(text))
+def text_grams(text: str, size: int = SHINGLE) -> frozenset[str]:
+    """A text's character n-grams, as `shingles` makes them, as strings."""
+    return frozenset(gram.decode() for gram in shingles(text, size))
 
 
 def signature(text: str, num_perm: int = NUM_PERM) -> MinHash:

@@ -5,9 +5,10 @@ file in a fresh folder, and the worker as a child process; replays the sample ca
 call through the agent desktop's HTTP path, waits until every call is handled and prints what
 happened. Then the tickets live (router.demo_life): signed for, contacted, resolved, called
 back, one returned and re-dispatched, one unit's tickets breaching the demo's short sign-for
-clock, and the three rates per unit. With --once it then stops everything and exits 0;
-otherwise it keeps serving the API and /metrics until Ctrl-C. The folder is removed at the
-end unless the demo failed: it holds the logs that say why.
+clock, and the three rates per unit. Then the snowstorm night (router.demo_surge): a surge of
+stranded travellers' calls becomes one incident and raises a hotspot. With --once it then
+stops everything and exits 0; otherwise it keeps serving the API and /metrics until Ctrl-C.
+The folder is removed at the end unless the demo failed: it holds the logs that say why.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from router.access import UnitTokens, is_strong_secret
 from router.bootstrap import stores_at
 from router.config_files import load_router_config
 from router.demo_life import Api, demo_config, live
+from router.demo_surge import show_the_night
 from router.embedded import (
     EmbeddedServiceError,
     embedded_services,
@@ -58,6 +60,9 @@ _DESK_CALL = {
     "text": "市民来电反映安宁区某路段路灯连续一周不亮，夜间行人出行不安全，希望尽快维修。",
     "agent_id": "A001", "override": {"category": "城乡建设"},
 }
+
+
+SNOWSTORM_CALLS = 1500  # the third act's surge: enough to see, quick to replay
 
 
 def run_demo(settings: Settings, once: bool, calls_file: Path | None = None) -> int:
@@ -139,10 +144,22 @@ def _run(settings: Settings, once: bool, calls_file: Path, state_dir: Path,
             dispatched = {unit: count for (disposition, unit), count
                           in repository.count_by("disposition", "unit").items()
                           if disposition == "dispatched"}
-            if not live(Api(f"http://127.0.0.1:{port}", UnitTokens(secret)),
-                        routing.dispatcher_unit, dispatched,
+            api = Api(f"http://127.0.0.1:{port}", UnitTokens(secret))
+            if not live(api, routing.dispatcher_unit, dispatched,
                         {code: unit.name for code, unit in routing.units.items()}):
                 print(f"demo: the tickets' life did not play out; see {log_path}")
+                return 1
+            night = state_dir / "snowstorm-night.jsonl"
+
+            def publish(records: list[tuple[str, bytes]]) -> None:
+                night.write_bytes(b"\n".join(record for _, record in records) + b"\n")
+                asyncio.run(replay_file(night, bootstrap, settings.kafka.calls_topic))
+
+            if not show_the_night(
+                    lambda path: api.ok("GET", path, routing.dispatcher_unit, "dispatcher-demo"),
+                    SNOWSTORM_CALLS, publish, prefix=f"DEMO-{secrets.token_hex(4)}"):
+                print(f"demo: the surge did not become one incident and a hotspot; see"
+                      f" {log_path}")
                 return 1
             if once:
                 return 0
