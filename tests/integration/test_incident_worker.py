@@ -1,0 +1,137 @@
+"""未诉先办 through the running worker on the real services: a surge of calls in many phrasings
+becomes one incident and a hotspot, across a SIGKILL in the middle of it; then the incident
+as the centre, its unit and another unit see it over HTTP, and a dispatcher's split."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from router.demo_surge import SURGE_AREA, night_records
+from router.embedded import stop_process
+from router.persistence.schema import reports, surges
+from tests.conftest import Services, worker_config
+from tests.integration.conftest import Worker, start_worker
+from tests.integration.test_http_api import request_with
+from tests.integration.test_resilience import observer, own_streams
+
+pytestmark = pytest.mark.integration
+CENTRE = "dispatch-center"
+SURGE = 300
+
+
+def accounted(watch: Worker, call_ids: list[str]) -> tuple[set[str], set[str]]:
+    """The calls that made tickets, and those counted on an incident's lead ticket."""
+    ticketed = set(watch.repository.find_by_call_ids(call_ids))
+    counted = {c for c, r in watch.repository.reported_calls(call_ids).items()
+               if r.kind == "incident"}
+    return ticketed, counted
+
+
+def wait_until_accounted(watch: Worker, call_ids: list[str], at_least: int,
+                         timeout: float = 120) -> tuple[set[str], set[str]]:
+    deadline = time.monotonic() + timeout
+    while True:
+        ticketed, counted = accounted(watch, call_ids)
+        if len(ticketed | counted) >= at_least or time.monotonic() > deadline:
+            return ticketed, counted
+        time.sleep(0.2)
+
+
+def raised_at(watch: Worker) -> dict[str, datetime | None]:
+    """When each surge key of this deployment was raised, as stored."""
+    engine = watch.repository._engine
+    with engine.connect() as connection:
+        return {row.key: row.raised_at for row in connection.execute(
+            select(surges.c.key, surges.c.raised_at).where(
+                surges.c.origin == watch.env["HOTLINE_KAFKA_APP_ID"]))}
+
+
+def test_a_surge_becomes_one_incident_and_a_hotspot_across_a_sigkill(
+        services: Services, tmp_path: Path) -> None:
+    config = worker_config(tmp_path / "night", incidents=True)
+    env = own_streams(services, tmp_path, "night", HOTLINE_CONFIG_DIR=str(config))
+    log_path = tmp_path / "worker.log"
+    process = start_worker(env, log_path)
+    watch = observer(services, env, services.redis_url, log_path)
+    records = night_records(datetime.now(UTC) - timedelta(minutes=10), SURGE,
+                            random.Random(7), f"{services.run_id}-night")
+    call_ids = [call_id for call_id, _ in records]
+    half = len(records) // 2
+    try:
+        watch.publish(records[:half])
+        wait_until_accounted(watch, call_ids, at_least=half // 2)
+        os.killpg(process.pid, signal.SIGKILL)  # mid-stream: no chance to commit or clean up
+        process.wait(10)
+        before = raised_at(watch)
+        watch.publish(records[half:])
+        process = start_worker(env, log_path)
+        ticketed, counted = wait_until_accounted(watch, call_ids, at_least=len(call_ids))
+
+        # every call exactly once: a ticket of its own or a report on a lead ticket
+        assert ticketed | counted == set(call_ids)
+        assert not ticketed & counted
+        # the hotspot: raised once, kept across the restart
+        deadline = time.monotonic() + 30
+        while not any(h["area"] == SURGE_AREA
+                      for h in watch.request("GET", "/api/v1/hotspots", unit=CENTRE)[1]):
+            assert time.monotonic() < deadline, "no hotspot raised"
+            time.sleep(0.5)
+        after = raised_at(watch)
+        kept = {k: v for k, v in before.items() if v is not None}
+        assert all(after[k] == v for k, v in kept.items()), (before, after)
+
+        # one main incident, its count exactly its stored reports plus its lead's call
+        status, found = watch.request("GET", "/api/v1/incidents?limit=50", unit=CENTRE)
+        assert status == 200, found
+        main = max((i for i in found if i["area"] == SURGE_AREA),
+                   key=lambda i: i["report_count"])
+        engine = watch.repository._engine
+        with engine.connect() as connection:
+            stored = Counter(connection.execute(select(reports.c.kind).where(
+                reports.c.incident_id == main["incident_id"])).scalars())
+        assert main["report_count"] == 1 + sum(stored.values())
+        on_main = sum(stored.values()) + 1
+        assert on_main > SURGE / 2, (on_main, stored)
+        print(f"surge {SURGE}: {on_main} on the main incident ({dict(stored)}),"
+              f" {len(counted)} counted on lead tickets, {len(ticketed)} tickets")
+        assert main["priority"] == "critical"
+
+        # who sees it
+        unit = main["unit"]
+        path = f"/api/v1/incidents/{main['incident_id']}?limit=5"
+        status, detail = watch.request("GET", path, unit=unit)
+        assert status == 200, detail
+        assert len(detail["reports"]) == 5
+        status, listed = watch.request("GET", f"/api/v1/units/{unit}/incidents", unit=unit)
+        assert status == 200, listed
+        assert main["incident_id"] in [i["incident_id"] for i in listed]
+        other = "education" if unit != "education" else "transport"
+        assert watch.request("GET", path, unit=other)[0] == 403
+        assert watch.request("GET", f"/api/v1/units/{unit}/incidents", unit=other)[0] == 403
+        # the unit sees the incident once: its reports made no queue entries of the lead
+        assert watch.queued(unit).count(main["lead_ticket_id"]) <= 1
+
+        # a dispatcher splits one report off: a triage ticket of its own, one report fewer
+        attached = next(r for r in detail["reports"] if r["kind"] == "incident")
+        token = watch.tokens.issue(CENTRE, person="dispatcher-9")
+        status, split = request_with(
+            watch, token, "POST",
+            f"/api/v1/incidents/{main['incident_id']}/reports/{attached['call_id']}/split", {})
+        assert status == 201, split
+        assert (split["call_id"], split["status"]) == (attached["call_id"], "awaiting_triage")
+        status, again = watch.request("GET", path, unit=CENTRE)
+        assert again["report_count"] == main["report_count"] - 1
+        assert watch.request("POST", f"/api/v1/incidents/{main['incident_id']}/reports/"
+                             f"{attached['call_id']}/split", {}, unit=unit)[0] == 403
+    finally:
+        stop_process(process, timeout=20)
+        watch.redis.close()
