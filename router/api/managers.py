@@ -10,7 +10,9 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import AwareDatetime, BaseModel, Field
 
-from router.api.context import Caller, Context, is_centre, require_reader
+from classifiers.text import mask_personal_data
+from router.api.context import ApiContext, Caller, Context, is_centre, require_reader
+from router.domain.hotspots import ActiveSurge, top_terms
 from router.sla_reports import Grouping
 
 router = APIRouter(prefix="/api/v1", tags=["managers"])
@@ -41,6 +43,12 @@ class HotspotOut(BaseModel):
     tail_probability: float = Field(description="chance of that many under the baseline")
     peak: int = Field(description="the most reports in one window since")
     reports_now: int = Field(description="in the window as of the latest report")
+    top_terms: list[tuple[str, int]] = Field(
+        default_factory=list, description="the words most of its recent reports use, with how"
+                                          " many reports use each")
+    sample_reports: list[str] = Field(
+        default_factory=list, description="its latest reports' words, phone and ID numbers"
+                                          " masked")
 
 
 class RatesOut(BaseModel):
@@ -95,11 +103,27 @@ async def rates(caller: Caller, ctx: Context,
 
 @router.get("/hotspots", response_model=list[HotspotOut])
 async def hotspots(caller: Caller, ctx: Context) -> list[HotspotOut]:
-    """未诉先办: the surges raised now, by category × area, with their evidence (no report's
-    text). The dispatch centre and managers see them."""
+    """未诉先办: the surges raised now, by category × area, with their evidence: the counts
+    against the baseline, the words most of the recent reports use, and a few of the latest
+    reports with phone and ID numbers masked. The dispatch centre and managers see them."""
     require_reader(ctx, caller)
     active = await asyncio.to_thread(ctx.components.surges.active)
-    return [HotspotOut(category=a.category, area=a.area, raised_at=a.surge.raised_at,
-                       reports_when_raised=a.surge.reports, expected=round(a.surge.expected, 3),
-                       tail_probability=a.surge.tail_probability, peak=a.surge.peak,
-                       reports_now=a.reports_now) for a in active]
+    return [await asyncio.to_thread(_with_evidence, ctx, a) for a in active]
+
+
+_EVIDENCE_REPORTS = 200  # the latest reports a hotspot's top terms are counted from
+_SAMPLES = 5
+
+
+def _with_evidence(ctx: ApiContext, found: ActiveSurge) -> HotspotOut:
+    surge = found.surge
+    since = surge.raised_at - ctx.components.surges.policy.window
+    texts = [text for _, text in ctx.components.repository.texts_about(
+        found.category, found.area, since, _EVIDENCE_REPORTS)]
+    terms = top_terms(ctx.components.classifier.tokenise(texts), 10)
+    return HotspotOut(
+        category=found.category, area=found.area, raised_at=surge.raised_at,
+        reports_when_raised=surge.reports, expected=round(surge.expected, 3),
+        tail_probability=surge.tail_probability, peak=surge.peak,
+        reports_now=found.reports_now, top_terms=terms,
+        sample_reports=[mask_personal_data(text) for text in texts[:_SAMPLES]])

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -259,3 +260,14 @@ class ActiveSurge:
 
 def surge_key(category: str, area: str) -> str:
     return f"{category}|{area}"
+
+
+def top_terms(tokenised: Iterable[Sequence[str]], count: int) -> list[tuple[str, int]]:
+    """The words most reports use (each counted once per report), most used first: what
+    the surge is about, at a glance."""
+    seen: dict[str, int] = {}
+    for tokens in tokenised:
+        for token in set(tokens):
+            if len(token) > 1:  # single characters say little
+                seen[token] = seen.get(token, 0) + 1
+    return sorted(seen.items(), key=lambda item: (-item[1], item[0]))[:count]

@@ -31,7 +31,7 @@ class SurgeStore:
     def __init__(self, engine: Engine, policy: SurgePolicy, origin: str = "hotline-router"
                  ) -> None:
         self._engine = engine
-        self._policy = policy
+        self.policy = policy
         self._origin = origin
         inserts: dict[str, Callable[..., Any]] = {"postgresql": postgresql.insert,
                                                    "sqlite": sqlite.insert}
@@ -61,10 +61,10 @@ class SurgeStore:
             for row in self._locked(connection, keys):
                 state = state_from(row.state)
                 for report in by_key.get(row.key, []):
-                    state, change = observe(state, report.received_at, self._policy)
+                    state, change = observe(state, report.received_at, self.policy)
                     if change.raised or change.cleared:
                         changes.append(KeyChange(row.category, row.area, change))
-                state, change = advance(state, watermark, self._policy)
+                state, change = advance(state, watermark, self.policy)
                 if change.cleared:
                     changes.append(KeyChange(row.category, row.area, change))
                 connection.execute(
@@ -93,7 +93,7 @@ class SurgeStore:
                 state = state_from(row.state)
                 if state.surge is not None:
                     found.append(ActiveSurge(row.category, row.area, state.surge,
-                                             state.window_count(self._policy)))
+                                             state.window_count(self.policy)))
             return found
 
 

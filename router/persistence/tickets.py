@@ -298,6 +298,25 @@ class TicketRepository:
             store.save(connection, target.absorbing(led, store.policy))
             store.save(connection, led, status="merged", merged_into=target.incident_id)
 
+    def texts_about(self, category: str, area: str, since: datetime, limit: int
+                    ) -> list[tuple[datetime, str]]:
+        """The latest reports (tickets made, and reports counted on a lead ticket) of one
+        category × area received since `since`, newest first: a hotspot's evidence."""
+        ticket_rows = (select(tickets.c.received_at, tickets.c.text)
+                       .where(tickets.c.origin == self._origin, tickets.c.category == category,
+                              tickets.c.area == area, tickets.c.received_at >= since)
+                       .order_by(tickets.c.received_at.desc()).limit(limit))
+        report_rows = (select(reports.c.received_at, reports.c.text)
+                       .join(tickets, tickets.c.ticket_id == reports.c.ticket_id)
+                       .where(tickets.c.origin == self._origin, tickets.c.category == category,
+                              tickets.c.area == area, reports.c.kind != "linked",
+                              reports.c.received_at >= since)
+                       .order_by(reports.c.received_at.desc()).limit(limit))
+        with database_errors_as_transient(), self._engine.connect() as connection:
+            found = [(row.received_at, row.text) for query in (ticket_rows, report_rows)
+                     for row in connection.execute(query)]
+        return sorted(found, key=lambda pair: pair[0], reverse=True)[:limit]
+
     def reported_calls(self, call_ids: Iterable[str]) -> dict[str, ReportedCall]:
         ids = list(call_ids)
         if not ids:

@@ -4,6 +4,7 @@ as the centre, its unit and another unit see it over HTTP, and a dispatcher's sp
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import signal
@@ -62,8 +63,15 @@ def test_a_surge_becomes_one_incident_and_a_hotspot_across_a_sigkill(
     log_path = tmp_path / "worker.log"
     process = start_worker(env, log_path)
     watch = observer(services, env, services.redis_url, log_path)
-    records = night_records(datetime.now(UTC) - timedelta(minutes=10), SURGE,
-                            random.Random(7), f"{services.run_id}-night")
+    start = datetime.now(UTC) - timedelta(minutes=10)
+    records = night_records(start, SURGE, random.Random(7), f"{services.run_id}-night")
+    # the latest report gives a phone number in its words: the evidence masks it
+    last = f"{services.run_id}-night-snow-phone"
+    records.append((last, json.dumps({
+        "call_id": last, "hotline": "12345", "area": SURGE_AREA,
+        "received_at": (start + timedelta(minutes=6)).isoformat(),
+        "text": "我们在永登收费站，大雪封路被困了，我电话13912345678，什么时候能通车"},
+        ensure_ascii=False).encode()))
     call_ids = [call_id for call_id, _ in records]
     half = len(records) // 2
     try:
@@ -81,10 +89,15 @@ def test_a_surge_becomes_one_incident_and_a_hotspot_across_a_sigkill(
         assert not ticketed & counted
         # the hotspot: raised once, kept across the restart
         deadline = time.monotonic() + 30
-        while not any(h["area"] == SURGE_AREA
-                      for h in watch.request("GET", "/api/v1/hotspots", unit=CENTRE)[1]):
+        while not (hotspot := [h for h in watch.request("GET", "/api/v1/hotspots", unit=CENTRE)[1]
+                               if h["area"] == SURGE_AREA]):
             assert time.monotonic() < deadline, "no hotspot raised"
             time.sleep(0.5)
+        evidence = max(hotspot, key=lambda h: h["reports_now"])
+        assert {"永登", "高速"} & {term for term, _ in evidence["top_terms"][:5]}, evidence
+        assert evidence["sample_reports"]
+        assert not any("13912345678" in text for text in evidence["sample_reports"])
+        assert any("139****5678" in text for text in evidence["sample_reports"])
         after = raised_at(watch)
         kept = {k: v for k, v in before.items() if v is not None}
         assert all(after[k] == v for k, v in kept.items()), (before, after)
