@@ -15,6 +15,7 @@ Pure: the caller gives each report's 3-grams; storing and locking are the adapte
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -166,10 +167,6 @@ class IncidentIndex:
     profile 3-gram to the incidents holding it, so a report is compared only with the
     incidents it shares words with, however many are open."""
 
-    # A 3-gram in more profiles than this ("来电人") finds no candidates by itself: it says
-    # nothing about which incident a report is about, and walking it would cost the most.
-    COMMON_POSTINGS = 500
-
     def __init__(self, policy: IncidentPolicy) -> None:
         self._policy = policy
         self._incidents: dict[str, Incident] = {}
@@ -220,18 +217,25 @@ class IncidentIndex:
               ) -> tuple[Incident, float] | None:
         if len(grams) < self._policy.min_shingles:
             return None
-        hits: dict[str, int] = {}
-        for gram in grams:
-            holders = self._postings.get(gram)
-            if holders is None or len(holders) > self.COMMON_POSTINGS:
+        # Prefix filtering: an incident holding `need` of the report's grams holds at least
+        # one of its `len - need + 1` rarest, so only those grams' incidents are candidates
+        # (exact: nothing close enough is missed), and the commonest grams are never walked.
+        need = math.ceil(self._policy.min_share * len(grams) - 1e-9)
+        postings = sorted((self._postings.get(gram, _NONE) for gram in grams), key=len)
+        candidates = set().union(*postings[:len(grams) - need + 1])
+        best: tuple[Incident, float] | None = None
+        for incident_id in candidates:
+            incident = self._incidents[incident_id]
+            held = sum(map(incident.profile.__contains__, grams))  # in C, no set built
+            if held < need or not incident.takes_at(received_at, self._policy):
                 continue
-            for incident_id in holders:
-                hits[incident_id] = hits.get(incident_id, 0) + 1
-        # only those that could reach the share on their rarer grams alone are scored whole
-        enough = self._policy.min_share * len(grams) - sum(
-            1 for gram in grams if len(self._postings.get(gram, ())) > self.COMMON_POSTINGS)
-        candidates = [self._incidents[i] for i, found in hits.items() if found >= enough]
-        return best_match(candidates, grams, received_at, self._policy)
+            share = held / len(grams)
+            if best is None or (incident.reports, share) > (best[0].reports, best[1]):
+                best = (incident, share)
+        return best
+
+
+_NONE: frozenset[str] = frozenset()
 
 
 def escalation_for(priority: Priority) -> int:
