@@ -10,12 +10,18 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from router.config_files import RouterConfig
 from router.domain.calls import CallRecord, caller_key
 from router.domain.catalogue import CatalogueMatch
-from router.domain.hotspots import KeyChange, Report
+from router.domain.hotspots import (
+    PROACTIVE_CHANNEL,
+    KeyChange,
+    Report,
+    proactive_call_id,
+    proactive_text,
+)
 from router.domain.outbox import messages_for
 from router.domain.routing import Disposition, RoutingDecision, RoutingRequest
 from router.domain.sla import SlaPolicy
@@ -137,9 +143,11 @@ class IntakeService:
                  normalise: Callable[[str], str] = lambda text: text,
                  similarity: Callable[[str, str], float] = _same_text,
                  surges: SurgeCounter | None = None,
-                 on_surge: Callable[[Sequence[KeyChange]], None] = lambda _changes: None
-                 ) -> None:
+                 on_surge: Callable[[Sequence[KeyChange]], None] = lambda _changes: None,
+                 origin: str = "hotline-router") -> None:
         self._assessor = CallAssessor(config, classifier, urgency_rules, normalise)
+        self._routing = config.routing
+        self._origin = origin
         self._sla = config.sla.policy
         self._repeat_policy = config.repeats
         self._similarity = similarity
@@ -237,6 +245,42 @@ class IntakeService:
             return
         if changes:
             self._on_surge(changes)
+            self._open_proactive([c for c in changes if c.change.raised is not None])
+
+    def _open_proactive(self, raised: Sequence[KeyChange]) -> None:
+        """未诉先办: a raised hotspot becomes a ticket to the unit responsible for its category
+        in its area, before more people call. One per surge whichever worker raised it (its
+        call id names the surge); a failure is logged and never holds up intake."""
+        if not raised:
+            return
+        now = self._clock()
+        window = self._surges.policy.window if self._surges else timedelta(minutes=10)
+        tickets = []
+        for change in raised:
+            surge = change.change.raised
+            assert surge is not None
+            area = self._routing.areas.get(change.area)
+            decision = self._routing.decide(RoutingRequest(
+                hotline="12345", channel=PROACTIVE_CHANNEL, category=change.category,
+                confidence=1.0, auto_dispatch_threshold=0.0, urgency="24h", area=change.area,
+                category_overridden=True))
+            call_id = proactive_call_id(self._origin, change)
+            tickets.append(Ticket(
+                ticket_id=ticket_id_for(call_id), call_id=call_id, hotline="12345",
+                channel=PROACTIVE_CHANNEL, received_at=surge.raised_at, created_at=now,
+                text=proactive_text(change, area.name if area else change.area, window),
+                caller_contact=None, place_text=None, area=change.area,
+                category=change.category, confidence=1.0, suggested_category=change.category,
+                model_version="hotspot", urgency="24h", emergency_service=None,
+                disposition=decision.disposition, unit=decision.unit, rule_id=decision.rule_id,
+                route_reason=f"未诉先办 hotspot; {decision.reason}",
+                status=initial_status(decision.disposition),
+                raw_payload={"hotspot": {"reports": surge.reports, "expected": surge.expected,
+                                         "tail_probability": surge.tail_probability}}))
+        try:
+            self._create(tickets, [])
+        except Exception:
+            log.exception("proactive tickets not opened for %d hotspots", len(tickets))
 
     def _create(self, tickets: Sequence[Ticket], repeats: Sequence[RepeatCall]) -> _Created:
         """The tickets, their `created` events and what they must tell the outside world

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from router.domain.calls import CallRecord
-from router.domain.hotspots import ActiveSurge, KeyChange, Report
+from router.domain.hotspots import ActiveSurge, KeyChange, Report, SurgePolicy
 from router.domain.outbox import Destination, OutboxMessage
 from router.domain.tickets import Ticket, TicketChange
 
@@ -81,6 +81,8 @@ class ReportedCall:
 
 class SurgeCounter(Protocol):
     """Where the surge detector keeps its state (shared by the workers)."""
+
+    policy: SurgePolicy
 
     def count(self, reports: Sequence[Report]) -> list[KeyChange]: ...
     def active(self) -> list[ActiveSurge]: ...

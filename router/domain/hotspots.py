@@ -271,3 +271,23 @@ def top_terms(tokenised: Iterable[Sequence[str]], count: int) -> list[tuple[str,
             if len(token) > 1:  # single characters say little
                 seen[token] = seen.get(token, 0) + 1
     return sorted(seen.items(), key=lambda item: (-item[1], item[0]))[:count]
+
+
+PROACTIVE_CHANNEL = "proactive"  # a ticket the centre opens itself, before more people call
+
+
+def proactive_call_id(origin: str, change: KeyChange) -> str:
+    """One id per raised surge, so every worker that hears of it names the same ticket."""
+    surge = change.change.raised
+    assert surge is not None
+    return (f"HOTSPOT-{origin}-{change.category}-{change.area}-"
+            f"{surge.raised_at.strftime('%Y%m%dT%H%M')}")
+
+
+def proactive_text(change: KeyChange, area_name: str, window: timedelta) -> str:
+    surge = change.change.raised
+    assert surge is not None
+    minutes = int(window.total_seconds() // 60)
+    return (f"热点预警（未诉先办）：{area_name}{change.category}类诉求在{minutes}分钟内已有"
+            f"{surge.reports}件，按以往同期应约{surge.expected:.1f}件。"
+            "请主动核查、及时处置，避免更多群众来电。")

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, RowMapping, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from router.domain.hotspots import PROACTIVE_CHANNEL
 from router.domain.incidents import (
     Incident,
     IncidentIndex,
@@ -87,7 +88,7 @@ def stands_alone(ticket: Ticket) -> bool:
     line, an agent's explicit choice. It keeps its own ticket; when it is about an open
     incident it is linked to it (counted, with its own ticket), never counted on the lead."""
     return (ticket.urgency == "emergency" or ticket.disposition is Disposition.TRANSFERRED
-            or ticket.override_agent_id is not None)
+            or ticket.override_agent_id is not None or ticket.channel == PROACTIVE_CHANNEL)
 
 
 class IncidentStore:

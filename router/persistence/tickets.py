@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 from router.domain.errors import ConcurrentChange, InvalidTransition, UnknownReport
+from router.domain.hotspots import PROACTIVE_CHANNEL
 from router.domain.incidents import escalation_for
 from router.domain.outbox import OutboxMessage, messages_for
 from router.domain.rates import OutcomeCounts
@@ -304,7 +305,8 @@ class TicketRepository:
         category × area received since `since`, newest first: a hotspot's evidence."""
         ticket_rows = (select(tickets.c.received_at, tickets.c.text)
                        .where(tickets.c.origin == self._origin, tickets.c.category == category,
-                              tickets.c.area == area, tickets.c.received_at >= since)
+                              tickets.c.area == area, tickets.c.received_at >= since,
+                              tickets.c.channel != PROACTIVE_CHANNEL)
                        .order_by(tickets.c.received_at.desc()).limit(limit))
         report_rows = (select(reports.c.received_at, reports.c.text)
                        .join(tickets, tickets.c.ticket_id == reports.c.ticket_id)

@@ -17,8 +17,9 @@ import pytest
 from sqlalchemy import select
 
 from router.demo_surge import SURGE_AREA, night_records
+from router.domain.hotspots import PROACTIVE_CHANNEL
 from router.embedded import stop_process
-from router.persistence.schema import reports, surges
+from router.persistence.schema import reports, surges, tickets
 from tests.conftest import Services, worker_config
 from tests.integration.conftest import Worker, start_worker
 from tests.integration.test_http_api import request_with
@@ -101,6 +102,13 @@ def test_a_surge_becomes_one_incident_and_a_hotspot_across_a_sigkill(
         after = raised_at(watch)
         kept = {k: v for k, v in before.items() if v is not None}
         assert all(after[k] == v for k, v in kept.items()), (before, after)
+        # and one proactive ticket per raised hotspot, to the responsible unit
+        with watch.repository._engine.connect() as connection:
+            proactive = connection.execute(select(tickets.c.area, tickets.c.unit).where(
+                tickets.c.origin == env["HOTLINE_KAFKA_APP_ID"],
+                tickets.c.channel == PROACTIVE_CHANNEL)).all()
+        assert len(proactive) == sum(1 for v in after.values() if v is not None)
+        assert (SURGE_AREA, CENTRE) not in proactive
 
         # one main incident, its count exactly its stored reports plus its lead's call
         status, found = watch.request("GET", "/api/v1/incidents?limit=50", unit=CENTRE)

@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import itertools
+import json
+import random
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,13 +18,17 @@ from sqlalchemy import Engine
 
 from classifiers import DemandClassifier, UrgencyRules, normalise_text
 from classifiers.similarity import text_grams, text_similarity
+from connectors.intake.json_calls import parse_call_document
 from router.config_files import load_router_config
+from router.demo_surge import SURGE_AREA, night_records
 from router.domain.calls import CallRecord, Channel
 from router.domain.errors import UnknownReport
+from router.domain.hotspots import PROACTIVE_CHANNEL, KeyChange, SurgePolicy, proactive_call_id
 from router.domain.incidents import IncidentPolicy, Priority
 from router.domain.tickets import EventKind, TicketStatus
 from router.intake_service import CallOutcome, IntakeService
 from router.persistence.incidents import IncidentStore
+from router.persistence.surges import SurgeStore
 from router.persistence.tickets import TicketRepository
 from router.ticket_desk import TicketDesk
 from tests.conftest import Services
@@ -265,3 +271,35 @@ def test_merging_two_lead_tickets_merges_their_incidents(engine: Engine,
     [later] = d.record(d.call(WATER[2] + "。", 3))
     assert later.incident
     assert later.ticket.ticket_id == one.ticket.ticket_id
+
+
+def test_a_surge_becomes_one_incident_a_hotspot_and_one_proactive_ticket(
+        engine: Engine, services: Services) -> None:
+    origin = f"inc-{services.run_id}-{next(_ORIGINS)}-night"
+    store = IncidentStore(engine, IncidentPolicy(), CONFIG.sla.policy, text_grams,
+                          origin=origin)
+    repository = TicketRepository(engine, origin=origin, incidents=store)
+    raised: list[KeyChange] = []
+    intake = IntakeService(CONFIG, CLASSIFIER, URGENCY, repository, normalise=normalise_text,
+                           similarity=text_similarity,
+                           surges=SurgeStore(engine, SurgePolicy(), origin=origin),
+                           on_surge=lambda changes: raised.extend(
+                               c for c in changes if c.change.raised), origin=origin)
+    records = night_records(START, 200, random.Random(3), origin)
+    calls = [parse_call_document(json.loads(body), CONFIG.hotlines, 2000)
+             for _, body in records]
+    for start in range(0, len(calls), 50):
+        intake.record(calls[start:start + 50])
+    assert [(c.category, c.area) for c in raised] == [("交通运输", SURGE_AREA)]
+    [change] = raised
+    call_id = proactive_call_id(origin, change)
+    proactive = repository.find_by_call_ids([call_id])[call_id]
+    assert proactive.channel == PROACTIVE_CHANNEL
+    assert (proactive.area, proactive.category) == (SURGE_AREA, "交通运输")
+    assert proactive.unit != CONFIG.routing.dispatcher_unit  # straight to the unit
+    assert proactive.status is TicketStatus.DISPATCHED
+    assert "热点预警" in proactive.text
+    [main] = [r for r in store.open_for_unit(None, 10) if r.incident.reports > 100]
+    assert main.incident.priority is Priority.CRITICAL
+    # the proactive ticket stands alone: not a report of the incident it is about
+    assert all(r.call_id != call_id for r in store.reports(main.incident.incident_id, 1000))
