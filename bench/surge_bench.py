@@ -69,17 +69,18 @@ def normal_texts() -> list[str]:
     return texts
 
 
-def day_of_calls(surge: int, rng: random.Random, areas: Sequence[str]
+def day_of_calls(surge: int, rng: random.Random, areas: Sequence[str], run: str = ""
                  ) -> list[tuple[CallRecord, bool]]:
+    """`run` prefixes the call ids: a database shared by several runs holds each run's own."""
     calls: list[tuple[CallRecord, bool]] = []
     for n, text in enumerate(normal_texts()):
         at = DAY + timedelta(seconds=rng.uniform(0, 24 * 3600))
-        calls.append((CallRecord(call_id=f"N{n:06d}", hotline="12345", channel=Channel.PHONE,
+        calls.append((CallRecord(call_id=f"{run}N{n:06d}", hotline="12345", channel=Channel.PHONE,
                                  received_at=at, text=text, area=rng.choice(areas)), False))
     for n in range(surge):
         # most calls in the first hour, the rest over the next two (the u**1.5 ramp)
         at = SURGE_START + timedelta(minutes=180 * rng.random() ** 1.5)
-        calls.append((CallRecord(call_id=f"S{n:06d}", hotline="12345", channel=Channel.PHONE,
+        calls.append((CallRecord(call_id=f"{run}S{n:06d}", hotline="12345", channel=Channel.PHONE,
                                  received_at=at, text=stranded_traveller(rng), area=AREA), True))
     return sorted(calls, key=lambda pair: pair[0].received_at)
 
@@ -112,11 +113,11 @@ def replay(args: argparse.Namespace) -> dict[str, Any]:
     rng = random.Random(args.seed)
     config = load_router_config()
     areas = [AREA, *sorted(a for a in config.routing.areas if a != AREA)][:args.areas]
-    calls = disordered(day_of_calls(args.surge, rng, areas), args.disorder, rng)
+    origin = f"surge-bench-{int(time.time())}"
+    calls = disordered(day_of_calls(args.surge, rng, areas, f"{origin}-"), args.disorder, rng)
     url = args.database_url or f"sqlite:///{tempfile.mkdtemp()}/surge.db"
     engine = make_engine(url)
     upgrade_schema(engine)
-    origin = f"surge-bench-{int(time.time())}"
     policy = dataclasses.replace(config.incidents or IncidentPolicy(),
                                  **({"min_share": args.min_share} if args.min_share else {}))
     grams = text_grams if args.gram == 3 else functools.partial(text_grams, size=args.gram)
