@@ -82,6 +82,20 @@ def main(argv: list[str] | None = None) -> int:
     calls.add_argument("--model", type=Path, help="artifact (default: HOTLINE_CLASSIFIER_MODEL"
                        " or the shipped one)")
     calls.set_defaults(command="eval-calls")
+    trends = classifier_commands.add_parser(
+        "eval-trends", help="the rising-problems view replayed over a history of messages (JSON"
+                            " lines)")
+    trends.add_argument("--data", type=Path, required=True,
+                        help="CSV with a time column and text columns, e.g. the shared"
+                             " data's messages_with_votes.csv")
+    trends.add_argument("--time-column", default="time")
+    trends.add_argument("--text-columns", default="title,detail")
+    trends.add_argument("--recent-days", type=int, default=7)
+    trends.add_argument("--baseline-days", type=int, default=28)
+    trends.add_argument("--every-days", type=int, default=30, help="days between two views")
+    trends.add_argument("--min-word-reports", type=int, default=10,
+                        help="messages a word needs in the recent days to be shown")
+    trends.set_defaults(command="eval-trends")
 
     args = parser.parse_args(argv)
     settings = Settings()
@@ -102,6 +116,20 @@ def _eval_calls(settings: Settings, args: argparse.Namespace) -> int:
     report = evaluate_calls(assessor, read_rows(args.data))
     json.dump(report, sys.stdout, ensure_ascii=False, indent=2)
     sys.stdout.write("\n")
+    return 0
+
+
+def _eval_trends(_settings: Settings, args: argparse.Namespace) -> int:
+    from classifiers import DemandClassifier
+    from router.domain.trends import TrendPolicy
+    from router.trend_history import evaluate_history
+
+    classifier = DemandClassifier.load()
+    policy = TrendPolicy(recent_days=args.recent_days, baseline_days=args.baseline_days)
+    for line in evaluate_history(args.data, classifier, classifier.tokenise, policy,
+                                 args.every_days, args.min_word_reports, args.time_column,
+                                 tuple(args.text_columns.split(","))):
+        print(line, flush=True)
     return 0
 
 
@@ -224,7 +252,8 @@ _HANDLERS = {
     "worker": _worker, "demo": _demo, "replay": _replay, "health": _health,
     "migrate": _migrate, "unit-token": _unit_token, "export-corrections": _export_corrections,
     "report": _report,
-    "eval-calls": _eval_calls, "sla-deadline": _sla_deadline, "sla-elapsed": _sla_elapsed,
+    "eval-calls": _eval_calls, "eval-trends": _eval_trends, "sla-deadline": _sla_deadline,
+    "sla-elapsed": _sla_elapsed,
 }
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ period. The dispatch centre and managers see every unit; a unit sees its own fig
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import date, datetime, time
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
@@ -12,7 +12,9 @@ from pydantic import AwareDatetime, BaseModel, Field
 
 from classifiers.text import mask_personal_data
 from router.api.context import ApiContext, Caller, Context, is_centre, require_reader
+from router.domain.calendars import CHINA_STANDARD_TIME
 from router.domain.hotspots import ActiveSurge, top_terms
+from router.domain.trends import TrendPolicy, periods, rising
 from router.sla_reports import Grouping
 
 router = APIRouter(prefix="/api/v1", tags=["managers"])
@@ -127,3 +129,52 @@ def _with_evidence(ctx: ApiContext, found: ActiveSurge) -> HotspotOut:
         tail_probability=surge.tail_probability, peak=surge.peak,
         reports_now=found.reports_now, top_terms=terms,
         sample_reports=[mask_personal_data(text) for text in texts[:_SAMPLES]])
+
+
+class RisingOut(BaseModel):
+    category: str
+    area: str
+    recent: int = Field(description="reports in the recent days")
+    baseline: int = Field(description="reports in the baseline days before them")
+    expected: float = Field(description="what the baseline's daily rate gives for the recent"
+                                        " days")
+    ratio: float = Field(description="(recent + 1) / (expected + 1)")
+    tail_probability: float = Field(description="chance of that many under the baseline")
+
+
+class TrendsOut(BaseModel):
+    until: date = Field(description="the last recent day (China's calendar)")
+    recent_days: int
+    baseline_days: int
+    rising: list[RisingOut] = Field(description="the rising problems, the most improbable"
+                                                " first")
+
+
+@router.get("/trends", response_model=TrendsOut,
+            responses={422: {"description": "a period out of range"}})
+async def trends(caller: Caller, ctx: Context,
+                 until: Annotated[date | None, Query(
+                     description="the last recent day; default: today in China")] = None,
+                 recent_days: Annotated[int, Query(ge=1, le=90)] = 7,
+                 baseline_days: Annotated[int, Query(ge=1, le=365)] = 28,
+                 limit: Annotated[int, Query(ge=1, le=200)] = 20) -> TrendsOut:
+    """主动治理: the problems (category × area) rising over days — their recent days'
+    reports against the days before them — for the managers' weekly view."""
+    require_reader(ctx, caller)
+    policy = TrendPolicy(recent_days=recent_days, baseline_days=baseline_days)
+    last = until or datetime.now(CHINA_STANDARD_TIME).date()
+    try:
+        first, _, after = periods(last, policy)
+        since = datetime.combine(first, time(), CHINA_STANDARD_TIME)
+        end = datetime.combine(after, time(), CHINA_STANDARD_TIME)
+    except OverflowError:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            "the period runs off the calendar") from None
+    daily = await asyncio.to_thread(ctx.components.repository.daily_counts, since, end)
+    found = rising(daily, last, policy, limit)
+    return TrendsOut(until=last, recent_days=recent_days, baseline_days=baseline_days,
+                     rising=[RisingOut(category=r.key.split("|", 1)[0],
+                                       area=r.key.split("|", 1)[1], recent=r.recent,
+                                       baseline=r.baseline, expected=r.expected,
+                                       ratio=r.ratio, tail_probability=r.tail_probability)
+                             for r in found])

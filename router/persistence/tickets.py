@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -299,6 +299,36 @@ class TicketRepository:
             store.save(connection, target.absorbing(led, store.policy))
             store.save(connection, led, status="merged", merged_into=target.incident_id)
 
+    def daily_counts(self, since: datetime, until: datetime) -> list[tuple[str, date, int]]:
+        """Reports per category × area and day (China's calendar day) received in [since,
+        until): tickets made and reports counted on a lead ticket, which count under the
+        lead's category and area. Proactive tickets are not reports."""
+        def day_of(column: Any) -> Any:
+            if self._engine.dialect.name == "postgresql":
+                return func.date(func.timezone("Asia/Shanghai", column))
+            return func.date(column, "+8 hours")
+
+        own = (select(tickets.c.category, tickets.c.area, day_of(tickets.c.received_at)
+                      .label("day"), func.count().label("n"))
+               .where(tickets.c.origin == self._origin, tickets.c.area.isnot(None),
+                      tickets.c.received_at >= since, tickets.c.received_at < until,
+                      tickets.c.channel != PROACTIVE_CHANNEL)
+               .group_by(tickets.c.category, tickets.c.area, "day"))
+        counted = (select(tickets.c.category, tickets.c.area, day_of(reports.c.received_at)
+                          .label("day"), func.count().label("n"))
+                   .join(tickets, tickets.c.ticket_id == reports.c.ticket_id)
+                   .where(tickets.c.origin == self._origin, tickets.c.area.isnot(None),
+                          reports.c.kind != "linked", reports.c.received_at >= since,
+                          reports.c.received_at < until)
+                   .group_by(tickets.c.category, tickets.c.area, "day"))
+        totals: dict[tuple[str, date], int] = {}
+        with database_errors_as_transient(), self._engine.connect() as connection:
+            for query in (own, counted):
+                for row in connection.execute(query):
+                    key = (f"{row.category}|{row.area}", _as_date(row.day))
+                    totals[key] = totals.get(key, 0) + int(row.n)
+        return [(key, day, count) for (key, day), count in sorted(totals.items())]
+
     def texts_about(self, category: str, area: str, since: datetime, limit: int
                     ) -> list[tuple[datetime, str]]:
         """The latest reports (tickets made, and reports counted on a lead ticket) of one
@@ -587,6 +617,11 @@ def _report_row(repeat: RepeatCall, now: datetime) -> dict[str, Any]:
             "caller_contact": call.caller_contact, "text": call.text,
             "place_text": call.place_text, "similarity": round(repeat.similarity, 4),
             "raw_payload": dict(call.raw_payload)}
+
+
+def _as_date(value: Any) -> date:
+    # PostgreSQL gives a date; SQLite's date() gives its text
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
 def _time(moment: datetime | None) -> str | None:

@@ -245,6 +245,16 @@ def test_rates_for_a_period_at_the_ends_of_the_calendar_get_422_not_500(
     assert status == 422, answer
 
 
+def test_the_trends_view_is_for_the_centre_and_managers(worker: Worker) -> None:
+    status, answer = worker.request("GET", "/api/v1/trends?recent_days=7&baseline_days=28",
+                                    unit=CENTRE)
+    assert status == 200, answer
+    assert (answer["recent_days"], answer["baseline_days"]) == (7, 28)
+    assert isinstance(answer["rising"], list)
+    assert worker.request("GET", "/api/v1/trends", unit="transport")[0] == 403
+    assert worker.request("GET", "/api/v1/trends?until=0001-01-03", unit=CENTRE)[0] == 422
+
+
 def test_a_body_over_the_limit_is_refused_unread_and_an_error_never_echoes_the_input(
         worker: Worker) -> None:
     token = worker.tokens.issue(CENTRE)

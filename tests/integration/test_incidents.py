@@ -10,7 +10,7 @@ import itertools
 import json
 import random
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,11 +21,13 @@ from classifiers.similarity import text_grams, text_similarity
 from connectors.intake.json_calls import parse_call_document
 from router.config_files import load_router_config
 from router.demo_surge import SURGE_AREA, night_records
+from router.domain.calendars import CHINA_STANDARD_TIME
 from router.domain.calls import CallRecord, Channel
 from router.domain.errors import UnknownReport
 from router.domain.hotspots import PROACTIVE_CHANNEL, KeyChange, SurgePolicy, proactive_call_id
 from router.domain.incidents import IncidentPolicy, Priority
 from router.domain.tickets import EventKind, TicketStatus
+from router.domain.trends import TrendPolicy, periods, rising
 from router.intake_service import CallOutcome, IntakeService
 from router.persistence.incidents import IncidentStore
 from router.persistence.surges import SurgeStore
@@ -45,6 +47,7 @@ WATER = ["安宁区兰州交通大学家属院停水了，一整天都没有水�
          "安宁区兰州交通大学家属院停水一整天，家里老人孩子没水用，请尽快恢复供水"]
 LIGHTS = "安宁区兰州交通大学家属院门口路灯坏了一个多月，晚上很黑，请派人修理路灯"
 NOISE = "安宁区兰州交通大学家属院旁边工地晚上十二点还在施工，噪音太大，影响休息"
+WATER_CATEGORY = "城乡建设"  # the model's category of WATER (NOISE: 环境保护)
 
 
 @pytest.fixture(params=["sqlite", "environment"])
@@ -303,3 +306,31 @@ def test_a_surge_becomes_one_incident_a_hotspot_and_one_proactive_ticket(
     assert main.incident.priority is Priority.CRITICAL
     # the proactive ticket stands alone: not a report of the incident it is about
     assert all(r.call_id != call_id for r in store.reports(main.incident.incident_id, 1000))
+
+
+def test_daily_counts_follow_chinas_calendar_day_and_show_a_rising_problem(
+        engine: Engine, services: Services) -> None:
+    d = desk(engine, services, IncidentPolicy(window=timedelta(minutes=30)))
+    until = date(2026, 11, 30)
+    # a quiet problem every day for five weeks, then a rising one in the last three days;
+    # 23:30 UTC is the next morning in China
+    calls = []
+    for day in range(35):
+        at = datetime.combine(until - timedelta(days=day), datetime.min.time(), UTC)
+        calls.append(dataclasses.replace(d.call(NOISE), received_at=at + timedelta(hours=3)))
+    for day in range(3):
+        at = datetime.combine(until - timedelta(days=day + 1), datetime.min.time(), UTC)
+        calls += [dataclasses.replace(d.call(f"{WATER[n % 4]}（{n}号楼）"),
+                                      received_at=at + timedelta(hours=23, minutes=30 + n))
+                  for n in range(6)]
+    d.record(*calls)
+    policy = TrendPolicy()
+    first, _, after = periods(until, policy)
+    daily = d.repository.daily_counts(
+        datetime.combine(first, datetime.min.time(), CHINA_STANDARD_TIME),
+        datetime.combine(after, datetime.min.time(), CHINA_STANDARD_TIME))
+    water = {day: n for key, day, n in daily if key.startswith(WATER_CATEGORY)}
+    # every late-evening UTC burst counted on the next day in China, reports included
+    assert water == {until - timedelta(days=k): 6 for k in range(3)}
+    [found] = rising(daily, until, policy)
+    assert (found.key, found.recent) == (f"{WATER_CATEGORY}|anning", 18)
