@@ -12,13 +12,12 @@ areas it touched.
 from __future__ import annotations
 
 import dataclasses
-import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, RowMapping, func, select, update
+from sqlalchemy import Connection, Engine, RowMapping, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from router.domain.hotspots import PROACTIVE_CHANNEL
@@ -34,8 +33,6 @@ from router.domain.sla import SlaPolicy
 from router.domain.tickets import UNRESOLVED_STATUSES, Ticket
 from router.persistence.errors import database_errors_as_transient
 from router.persistence.schema import incident_areas, incidents, reports, tickets
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -77,15 +74,9 @@ class IncidentReport:
     ticket_id: str  # the lead ticket, or the linked call's own ticket
 
 
-def may_join(ticket: Ticket) -> bool:
-    """A demand that may attach to an incident or lead one: it has an area, and it is not an
-    emergency, a transfer to an emergency line or an agent's explicit choice."""
-    return ticket.area is not None and not stands_alone(ticket)
-
-
 def stands_alone(ticket: Ticket) -> bool:
     """Seen on its own whatever else is reported: an emergency, a transfer to an emergency
-    line, an agent's explicit choice. It keeps its own ticket; when it is about an open
+    line, an agent's explicit choice, a proactive ticket. It keeps its own ticket; when it is about an open
     incident it is linked to it (counted, with its own ticket), never counted on the lead."""
     return (ticket.urgency == "emergency" or ticket.disposition is Disposition.TRANSFERRED
             or ticket.override_agent_id is not None or ticket.channel == PROACTIVE_CHANNEL)
@@ -271,11 +262,6 @@ class IncidentStore:
                 kind=row.kind, ticket_id=row.ticket_id)
                 for row in connection.execute(query)]
 
-    def report_count(self, incident_id: str) -> int:
-        with database_errors_as_transient(), self._engine.connect() as connection:
-            return int(connection.execute(select(func.count()).select_from(reports).where(
-                reports.c.incident_id == incident_id)).scalar_one())
-
     def _records(self) -> Any:
         return (select(incidents, tickets.c.unit, tickets.c.status.label("lead_status"))
                 .join(tickets, tickets.c.ticket_id == incidents.c.lead_ticket_id)
@@ -339,8 +325,8 @@ def _row(incident: Incident, origin: str, now: datetime) -> dict[str, Any]:
 def incident_from(row: Mapping[str, Any] | RowMapping) -> Incident:
     return Incident(
         incident_id=row["incident_id"], lead_ticket_id=row["lead_ticket_id"],
-        area=row["area"], category=row["category"], opened_at=_aware(row["opened_at"]),
-        last_report_at=_aware(row["last_report_at"]), reports=row["reports"],
+        area=row["area"], category=row["category"], opened_at=row["opened_at"],
+        last_report_at=row["last_report_at"], reports=row["reports"],
         pressing_reports=row["pressing_reports"], priority=Priority(row["priority"]),
         profile=dict(row["profile"]))
 
@@ -348,7 +334,3 @@ def incident_from(row: Mapping[str, Any] | RowMapping) -> Incident:
 def _record(row: Mapping[str, Any] | RowMapping) -> IncidentRecord:
     return IncidentRecord(incident_from(row), row["status"], row["merged_into"], row["unit"],
                           row["lead_status"])
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment

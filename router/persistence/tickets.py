@@ -294,8 +294,13 @@ class TicketRepository:
             if target is None:
                 store.save(connection, dataclasses.replace(led, lead_ticket_id=into_id))
                 return
-            connection.execute(update(reports).where(reports.c.incident_id == led.incident_id)
+            # the reports counted on the duplicate now count on the kept lead; linked ones
+            # keep their own tickets
+            connection.execute(update(reports).where(reports.c.incident_id == led.incident_id,
+                                                     reports.c.kind == "incident")
                                .values(incident_id=target.incident_id, ticket_id=into_id))
+            connection.execute(update(reports).where(reports.c.incident_id == led.incident_id)
+                               .values(incident_id=target.incident_id))
             store.save(connection, target.absorbing(led, store.policy))
             store.save(connection, led, status="merged", merged_into=target.incident_id)
 
