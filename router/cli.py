@@ -82,6 +82,17 @@ def main(argv: list[str] | None = None) -> int:
     calls.add_argument("--model", type=Path, help="artifact (default: HOTLINE_CLASSIFIER_MODEL"
                        " or the shipped one)")
     calls.set_defaults(command="eval-calls")
+    incidents = classifier_commands.add_parser(
+        "eval-incidents", help="the incident rule against labelled near-duplicate groups (JSON)")
+    incidents.add_argument("--data", type=Path, required=True,
+                           help="CSV with a text column and a group column")
+    incidents.add_argument("--text-column", default="text_seg")
+    incidents.add_argument("--group-column", default="neardup_group")
+    incidents.add_argument("--shares", default="0.3,0.4,0.5,0.6,0.7",
+                           help="min_share values to try, comma-separated")
+    incidents.add_argument("--profile-size", type=int, default=300,
+                           help="3-grams kept per incident (routing.toml's default: 300)")
+    incidents.set_defaults(command="eval-incidents")
     trends = classifier_commands.add_parser(
         "eval-trends", help="the rising-problems view replayed over a history of messages (JSON"
                             " lines)")
@@ -116,6 +127,17 @@ def _eval_calls(settings: Settings, args: argparse.Namespace) -> int:
     report = evaluate_calls(assessor, read_rows(args.data))
     json.dump(report, sys.stdout, ensure_ascii=False, indent=2)
     sys.stdout.write("\n")
+    return 0
+
+
+def _eval_incidents(_settings: Settings, args: argparse.Namespace) -> int:
+    from classifiers.similarity import text_grams
+    from router.incident_evaluation import evaluate_incidents, read_groups
+
+    texts, groups = read_groups(args.data, args.text_column, args.group_column)
+    shares = [float(share) for share in args.shares.split(",")]
+    for result in evaluate_incidents(texts, groups, shares, text_grams, args.profile_size):
+        print(json.dumps(result), flush=True)
     return 0
 
 
@@ -252,7 +274,8 @@ _HANDLERS = {
     "worker": _worker, "demo": _demo, "replay": _replay, "health": _health,
     "migrate": _migrate, "unit-token": _unit_token, "export-corrections": _export_corrections,
     "report": _report,
-    "eval-calls": _eval_calls, "eval-trends": _eval_trends, "sla-deadline": _sla_deadline,
+    "eval-calls": _eval_calls, "eval-trends": _eval_trends,
+    "eval-incidents": _eval_incidents, "sla-deadline": _sla_deadline,
     "sla-elapsed": _sla_elapsed,
 }
 

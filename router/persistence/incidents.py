@@ -76,8 +76,9 @@ class IncidentReport:
 
 def stands_alone(ticket: Ticket) -> bool:
     """Seen on its own whatever else is reported: an emergency, a transfer to an emergency
-    line, an agent's explicit choice, a proactive ticket. It keeps its own ticket; when it is about an open
-    incident it is linked to it (counted, with its own ticket), never counted on the lead."""
+    line, an agent's explicit choice, a proactive ticket. It keeps its own ticket; when it is
+    about an open incident it is linked to it (counted, with its own ticket), never counted
+    on the lead."""
     return (ticket.urgency == "emergency" or ticket.disposition is Disposition.TRANSFERRED
             or ticket.override_agent_id is not None or ticket.channel == PROACTIVE_CHANNEL)
 
@@ -109,9 +110,10 @@ class IncidentStore:
         try:
             indexes = {area: self._locked_index(connection, area)
                        for area in sorted(placement.areas)}
+            grams_of: dict[str, frozenset[str]] = {}
             for ticket in joining:
                 index = indexes[ticket.area or ""]
-                grams = self.grams(ticket.text)
+                grams = grams_of[ticket.call_id] = self.grams(ticket.text)
                 found = index.match(grams, ticket.received_at)
                 if stands_alone(ticket):
                     if found is not None:
@@ -140,10 +142,40 @@ class IncidentStore:
                                                           incident.lead_ticket_id, share)
                 index.put(incident)
                 placement.changed[incident.incident_id] = incident
+            self._fold_fragments(joining, grams_of, indexes, placement)
         except BaseException:
             self.forget(placement)
             raise
         return placement
+
+    def _fold_fragments(self, joining: Sequence[Ticket], grams_of: Mapping[str, frozenset[str]],
+                        indexes: Mapping[str, IncidentIndex], placement: Placement) -> None:
+        """A second look at the incidents this batch opened that nothing joined: the batch's
+        later reports may have taught another incident their words (the first minutes of a
+        surge open many such fragments). One that now belongs to another incident is
+        attached to it instead of leading one."""
+        by_call = {t.call_id: t for t in joining}
+        for call_id, incident_id in list(placement.opened.items()):
+            alone = placement.changed[incident_id]
+            if alone.reports != 1:
+                continue
+            ticket = by_call[call_id]
+            index = indexes[alone.area]
+            index.drop(incident_id)
+            found = index.match(grams_of[call_id], ticket.received_at)
+            if found is None:
+                index.put(alone)
+                continue
+            parent, share = found
+            del placement.opened[call_id], placement.changed[incident_id]
+            placement.new.discard(incident_id)
+            if parent.incident_id not in placement.new:
+                placement.before.setdefault(parent.incident_id, parent.reports)
+            joined = parent.with_report(grams_of[call_id], ticket.received_at, ticket.urgency,
+                                        self.policy)
+            placement.attached[call_id] = (joined.incident_id, joined.lead_ticket_id, share)
+            index.put(joined)
+            placement.changed[joined.incident_id] = joined
 
     def settle(self, connection: Connection, placement: Placement, led: set[str],
                counted: Mapping[str, int], closed: set[str]) -> None:
