@@ -40,7 +40,9 @@ NEEDS = ["县城旅馆都住满了没地方住", "没吃没喝的", "想问什�
 HISTORY = ["永登县城{n}路口的红绿灯坏了，车辆乱走，请交警来看看",
            "永登县城{n}号路段路面坑洼，开车颠得厉害，希望修一下",
            "永登县城{n}街乱停车堵了路，出租车都过不去", "永登县城出租车{n}号不打表乱收费"]
-# The night's first caller: the incident is led by this call's ticket.
+# The night's first caller, sent and ticketed before the others so that the incident is led
+# by this call's ticket (the surge counts under its lead's category, which the quiet history
+# taught the detector).
 FIRST_CALLER = "大雪封路，我们一车人被困在连霍高速永登段，想问什么时候能通车"
 
 
@@ -85,12 +87,21 @@ def show_the_night(ask: Ask, surge: int, publish: Callable[[list[tuple[str, byte
     records = night_records(start, surge, rng, prefix)
     print(f"\n=== 未诉先办: the snowstorm night ({surge} stranded travellers call about the"
           " motorway closed at 永登, each in their own words) ===")
-    publish(records)
+    first = next(i for i, (call_id, _) in enumerate(records) if call_id.endswith("-snow-0"))
+    publish(records[:first + 1])
     deadline = time.monotonic() + wait_seconds
+    while not ask_quietly(ask, f"/api/v1/calls/{records[first][0]}"):
+        if time.monotonic() > deadline:
+            print("The first caller's call made no ticket.")
+            return False
+        time.sleep(0.2)
+    publish(records[first + 1:])
     incidents: list[dict[str, Any]] = []
+    start_text = start.isoformat()
     hotspots: list[dict[str, Any]] = []
     while time.monotonic() < deadline:
-        incidents = [i for i in ask("/api/v1/incidents?limit=20") if i["area"] == SURGE_AREA]
+        incidents = [i for i in ask("/api/v1/incidents?limit=50")
+                     if i["area"] == SURGE_AREA and _later(i["opened_at"], start_text)]
         hotspots = [h for h in ask("/api/v1/hotspots") if h["area"] == SURGE_AREA]
         if incidents and hotspots and incidents[0]["report_count"] >= surge * ENOUGH:
             break
@@ -122,6 +133,18 @@ def show_the_night(ask: Ask, surge: int, publish: Callable[[list[tuple[str, byte
               f" 10 minutes where {hotspot['expected']} were expected"
               f" (tail probability {hotspot['tail_probability']:.1e})")
     return bool(main["report_count"] >= surge * ENOUGH)
+
+
+def ask_quietly(ask: Ask, path: str) -> Any:
+    """The answer, or None while there is none yet (404)."""
+    try:
+        return ask(path)
+    except RuntimeError:
+        return None
+
+
+def _later(moment: str, than: str) -> bool:
+    return datetime.fromisoformat(moment) >= datetime.fromisoformat(than)
 
 
 def _cst(moment: str) -> str:

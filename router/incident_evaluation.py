@@ -51,7 +51,8 @@ def evaluate_incidents(texts: Sequence[str], groups: Sequence[str], shares: Iter
             found += same and had_earlier
             index.put(parent.with_report(text_grams, _AT, "general", policy))
         results.append({
-            "min_share": share, "profile_size": profile_size, "messages": len(texts), "joins": joins,
+            "min_share": share, "profile_size": profile_size, "messages": len(texts),
+            "joins": joins,
             "precision": round(right / joins, 4) if joins else None,
             "recall": round(found / expected, 4) if expected else None,
             "with_an_earlier_member": expected, "incidents": len(lead_group)})
