@@ -4,9 +4,9 @@ one incident with its report count, not hundreds of tickets, and the surge raise
 
 The callers' words come from a grammar of what stranded travellers say (who, where, what
 happened, how long, what they need), so no two calls need be alike; the benchmark of the same
-night (bench/surge_bench.py) uses it too. Before the surge, a quiet history of the same
-category and area (a few calls an hour, in the calls' own time) teaches the detector what
-normal is: a place seen for the first time is new, not surging.
+night (bench/surge_bench.py) uses it too. Before the surge, a quiet history of the same area
+(a few calls an hour, in the calls' own time) teaches the detector what normal is: a place
+seen for the first time is new, not surging.
 """
 
 from __future__ import annotations
@@ -36,14 +36,16 @@ HOW_LONG = ["被困了好几个小时", "堵在路上一晚上了", "车走不�
 NEEDS = ["县城旅馆都住满了没地方住", "没吃没喝的", "想问什么时候能通车", "希望政府安排住的地方",
          "需要热水和吃的", "车快没油了特别冷", "请尽快帮忙疏导", "有没有临时安置点",
          "孩子冻得受不了", "能不能给送点水和食物", "路什么时候能开"]
-# The quiet history of the same place: the ordinary traffic matters of a county town.
+# The quiet history of the same place: the ordinary matters of a county town, in each
+# category the travellers' calls may be filed under (the surge counts under its incident's
+# lead, whichever call that is), so every such key has a baseline when the night comes.
 HISTORY = ["永登县城{n}路口的红绿灯坏了，车辆乱走，请交警来看看",
            "永登县城{n}号路段路面坑洼，开车颠得厉害，希望修一下",
-           "永登县城{n}街乱停车堵了路，出租车都过不去", "永登县城出租车{n}号不打表乱收费"]
-# The night's first caller, sent and ticketed before the others so that the incident is led
-# by this call's ticket (the surge counts under its lead's category, which the quiet history
-# taught the detector).
-FIRST_CALLER = "大雪封路，我们一车人被困在连霍高速永登段，想问什么时候能通车"
+           "永登客运站到{n}乡的班车停运了，想问什么时候恢复",
+           "永登县{n}路公交车一直不来，等了一个小时",
+           "永登县城{n}号工地拖欠农民工工资，老板联系不上"]
+# The night's first caller, sent and ticketed before the others arrive.
+FIRST_CALLER = "我们一家人在永登收费站，下大雪高速公路封闭了，滞留在这里回不了家，请尽快帮忙疏导"
 
 
 def stranded_traveller(rng: random.Random) -> str:
@@ -56,14 +58,14 @@ def stranded_traveller(rng: random.Random) -> str:
 
 
 def night_records(start: datetime, surge: int, rng: random.Random, prefix: str,
-                  history_hours: int = 6, per_hour: int = 4) -> list[tuple[str, bytes]]:
+                  history_hours: int = 6, per_hour: int = 10) -> list[tuple[str, bytes]]:
     """The intake records of the night, in event-time order: the quiet history of the place
     before `start`, then `surge` calls about the closed motorway over the next 5 minutes."""
     records: list[tuple[str, dict[str, Any]]] = []
     for n in range(history_hours * per_hour):
         at = start - timedelta(hours=history_hours) + timedelta(
             minutes=n * 60 / per_hour + rng.uniform(0, 5))
-        text = rng.choice(HISTORY).format(n=n + 1)
+        text = HISTORY[n % len(HISTORY)].format(n=n + 1)
         records.append((f"{prefix}-quiet-{n}", {"received_at": at.isoformat(), "text": text}))
     for n in range(surge):
         at = start + timedelta(seconds=0 if n == 0 else 1 + 299 * rng.random() ** 1.5)
