@@ -13,6 +13,7 @@ from aiokafka.errors import KafkaError
 from faust.streams import Stream
 
 from router._aiokafka_fix import install_aiokafka_metadata_fix
+from router._faust_fetch_wait import set_fetch_wait
 from router.domain.errors import HotlineRouterError, TransientFailure
 from router.pipeline import InboundRecord, IntakePipeline, log_failure
 from router.ports import Channel
@@ -38,6 +39,11 @@ BROKER_PROFILES: dict[str, dict[str, Any]] = {
         "broker_heartbeat_interval": 1,
     },
 }
+
+
+# How long a fetch may wait for records (faust fixes 1.5 s): Tansu holds a fetch that long
+# even when records arrive, so the embedded broker gets a short wait (router._faust_fetch_wait).
+FETCH_MAX_WAIT_MS: dict[str, int | None] = {"apache": None, "tansu": 50}
 
 
 class BrokerUnavailable(TransientFailure):
@@ -104,6 +110,9 @@ def create_app(kafka: KafkaSettings, state_dir: Path,
         **{"broker_session_timeout": kafka.session_timeout_seconds,
            **BROKER_PROFILES[kafka.broker_profile]},
     )
+    fetch_wait = FETCH_MAX_WAIT_MS[kafka.broker_profile]
+    if fetch_wait is not None:
+        set_fetch_wait(app, fetch_wait)
     calls = app.topic(kafka.calls_topic, value_type=bytes, value_serializer="raw")
     outbound: dict[Channel, faust.TopicT] = {
         "call": calls,
