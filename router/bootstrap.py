@@ -27,6 +27,7 @@ from router.city_gauges import CityGauges
 from router.config_files import RouterConfig, load_router_config
 from router.domain.hotspots import SurgePolicy
 from router.domain.outbox import OutboxMessage
+from router.intake_progress import IntakeStalled, ProgressWatch
 from router.intake_service import CallAssessor, IntakeService
 from router.metrics import RouterMetrics, count_surges
 from router.outbox_relay import OutboxRelay
@@ -39,7 +40,7 @@ from router.pipeline import IntakePipeline
 from router.settings import Settings
 from router.sla_reports import RateReports
 from router.sla_timer import SlaTimer
-from router.streams import FaustPublisher, StreamApp, create_app
+from router.streams import FaustPublisher, StreamApp, create_app, dead_agents, intake_positions
 from router.ticket_desk import TicketDesk
 from router.ticket_notices import TicketNotices
 
@@ -144,8 +145,18 @@ def readiness_checks(components: Components, stream: StreamApp) -> dict[str, Che
     async def kafka_check() -> None:
         await broker_answers(str(settings.kafka.bootstrap), timeout=5.0)
 
+    watch = ProgressWatch(settings.kafka.stuck_after_seconds)
+
     async def intake_check() -> None:
         stream.pipeline.check_not_stuck(settings.kafka.stuck_after_seconds)
+        dead = dead_agents(stream)
+        if dead:
+            raise IntakeStalled(f"the intake agent is not running ({', '.join(dead)})")
+        stalled = watch.look(intake_positions(stream, settings.kafka.calls_topic))
+        if stalled:
+            partitions = ", ".join(f"{p} for {s:.0f} s" for p, s in stalled)
+            raise IntakeStalled(f"records are waiting and the committed offset does not move:"
+                                f" {partitions}")
 
     return {"database": database_check, "redis": redis_check, "kafka": kafka_check,
             "intake": intake_check}

@@ -160,3 +160,36 @@ def _as_bytes(value: Any) -> bytes:
     if isinstance(value, str):
         return value.encode("utf-8")
     return bytes(value or b"")
+
+
+def intake_positions(stream: StreamApp, topic: str) -> dict[str, tuple[int | None, int | None]]:
+    """(committed, end) of each partition of `topic` this worker holds, as its consumer knows
+    them (no broker round trip); empty before the consumer has started."""
+    consumer = cast(Any, stream.app.consumer)
+    try:
+        assigned = consumer.assignment()
+    except Exception:  # not started yet, or stopping
+        return {}
+    committed = getattr(consumer, "_committed_offset", {})
+    found: dict[str, tuple[int | None, int | None]] = {}
+    for tp in assigned:
+        if tp.topic != topic:
+            continue
+        try:
+            end = consumer.highwater(tp)
+        except Exception:
+            end = None
+        found[f"{tp.topic}[{tp.partition}]"] = (committed.get(tp), end)
+    return found
+
+
+def dead_agents(stream: StreamApp) -> list[str]:
+    """The agents one of whose tasks has ended: a worker whose intake is not running."""
+    dead = []
+    for name, agent in stream.app.agents.items():
+        for actor in list(cast(Any, agent)._actors):
+            task = getattr(actor, "actor_task", None)
+            if task is not None and task.done():
+                dead.append(str(name))
+                break
+    return dead
