@@ -39,6 +39,7 @@ def key_id(secret: str) -> str:
 
 class Role(StrEnum):
     STAFF = "staff"  # works its unit's tickets (the centre's staff: the dispatchers' desk)
+    AGENT = "agent"  # the centre's call-takers: take calls and read tickets, decide nothing
     MANAGER = "manager"  # reads everything, changes nothing
 
 

@@ -38,9 +38,10 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("unit")
     token.add_argument("--person", default=None,
                        help="the staff member it is for (recorded as the actor of their actions)")
-    token.add_argument("--role", choices=["staff", "manager"], default="staff",
-                       help="manager: reads every unit's tickets, queues and rates, changes"
-                            " nothing")
+    token.add_argument("--role", choices=["staff", "agent", "manager"], default="staff",
+                       help="agent: the dispatch centre's call-taker (takes calls, reads"
+                            " tickets, decides nothing); manager: reads every unit's tickets,"
+                            " queues and rates, changes nothing")
     token.add_argument("--ttl", type=float, default=None,
                        help="seconds it stays valid (default HOTLINE_API_TOKEN_TTL_SECONDS)")
 
@@ -224,9 +225,16 @@ def _migrate(settings: Settings, _args: argparse.Namespace) -> int:
 def _unit_token(settings: Settings, args: argparse.Namespace) -> int:
     from router.access import Role
     from router.bootstrap import unit_tokens
+    from router.config_files import load_router_config
 
+    role = Role(args.role)
+    centre = load_router_config(settings.config_dir).routing.dispatcher_unit
+    if role is Role.AGENT and args.unit != centre:
+        print(f"error: agents are the dispatch centre's ({centre}) call-takers",
+              file=sys.stderr)
+        return 2
     print(unit_tokens(settings).issue(args.unit, person=args.person, ttl_seconds=args.ttl,
-                                      role=Role(args.role)))
+                                      role=role))
     return 0
 
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Header, HTTPException, Request, status
 
-from router.access import Credential
+from router.access import Credential, Role
 from router.api.schemas import TicketOut, ticket_out
 from router.domain.errors import InvalidTransition, NotYourTicket, UnknownReport
 from router.domain.tickets import Ticket
@@ -77,6 +77,14 @@ def require_centre(ctx: ApiContext, caller: Credential) -> None:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "only the dispatch centre may do this")
 
 
+def require_dispatcher(ctx: ApiContext, caller: Credential) -> None:
+    """The centre's dispatchers only: the desk's decisions on a ticket's life (派单, 审定,
+    延期, 回访, merging, splitting, 督办), not its call-takers (agents)."""
+    if not is_centre(ctx, caller) or caller.role is not Role.STAFF:
+        raise HTTPException(status.HTTP_403_FORBIDDEN,
+                            "only the dispatch centre's dispatchers may do this")
+
+
 def require_reader(ctx: ApiContext, caller: Credential) -> None:
     """Who may read across units: the dispatch centre and managers."""
     if not (is_centre(ctx, caller) or caller.is_manager):
@@ -91,7 +99,7 @@ def require_unit(ctx: ApiContext, caller: Credential, unit: str, *, to_work: boo
     if unit not in ctx.components.config.routing.units:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no unit {unit!r}")
     if to_work:
-        allowed = caller.unit == unit and not caller.is_manager
+        allowed = caller.unit == unit and caller.role is Role.STAFF
     else:
         allowed = caller.unit == unit or is_centre(ctx, caller) or caller.is_manager
     if not allowed:

@@ -13,7 +13,7 @@ from router.api.context import (
     Context,
     actor,
     changed,
-    require_centre,
+    require_dispatcher,
     require_reader,
     shown,
 )
@@ -47,7 +47,7 @@ async def dispatch(ticket_id: str, body: DispatchIn, caller: Caller, ctx: Contex
     """人工分拨: send a ticket from the triage queue, or one a unit returned, to a unit (or an
     emergency line). The dispatcher's category, when it differs from the model's, is kept as
     training data."""
-    require_centre(ctx, caller)
+    require_dispatcher(ctx, caller)
     who = actor(caller, body.dispatcher_id, "dispatcher_id")
     return await changed(ctx, ctx.desk.dispatch(ticket_id, body.unit, body.category, who))
 
@@ -55,7 +55,7 @@ async def dispatch(ticket_id: str, body: DispatchIn, caller: Caller, ctx: Contex
 @router.post("/{ticket_id}/ruling", response_model=TicketOut, responses=_ANSWERS)
 async def rule(ticket_id: str, body: RulingIn, caller: Caller, ctx: Context) -> TicketOut:
     """审定: after the returns allowed, the centre fixes the unit; it cannot return it again."""
-    require_centre(ctx, caller)
+    require_dispatcher(ctx, caller)
     who = actor(caller, body.dispatcher_id, "dispatcher_id")
     return await changed(ctx, ctx.desk.rule(ticket_id, body.unit, who, body.note))
 
@@ -64,7 +64,7 @@ async def rule(ticket_id: str, body: RulingIn, caller: Caller, ctx: Context) -> 
 async def decide_extension(ticket_id: str, body: ExtensionDecisionIn, caller: Caller,
                            ctx: Context) -> TicketOut:
     """延期: grant (the resolution due time moves; the original is kept) or refuse."""
-    require_centre(ctx, caller)
+    require_dispatcher(ctx, caller)
     who = actor(caller, body.dispatcher_id, "dispatcher_id")
     return await changed(ctx, ctx.desk.decide_extension(ticket_id, body.grant, who, body.note))
 
@@ -74,7 +74,7 @@ async def callback(ticket_id: str, body: CallbackIn, caller: Caller, ctx: Contex
                    ) -> TicketOut:
     """回访: solved and not dissatisfied closes the ticket; not solved or dissatisfied reopens
     it with the same unit; a citizen not reached too often closes it unreached."""
-    require_centre(ctx, caller)
+    require_dispatcher(ctx, caller)
     who = actor(caller, body.dispatcher_id, "dispatcher_id")
     return await changed(ctx, ctx.desk.record_callback(ticket_id, who, body.reached,
                                                        body.solved, body.satisfaction,
@@ -84,7 +84,7 @@ async def callback(ticket_id: str, body: CallbackIn, caller: Caller, ctx: Contex
 @router.post("/{ticket_id}/close", response_model=TicketOut, responses=_ANSWERS)
 async def close(ticket_id: str, body: CloseIn, caller: Caller, ctx: Context) -> TicketOut:
     """Close a resolved ticket without a callback that reached the citizen."""
-    require_centre(ctx, caller)
+    require_dispatcher(ctx, caller)
     who = actor(caller, body.dispatcher_id, "dispatcher_id")
     return await changed(ctx, ctx.desk.close(ticket_id, who, body.reason))
 
@@ -92,7 +92,7 @@ async def close(ticket_id: str, body: CloseIn, caller: Caller, ctx: Context) -> 
 @router.post("/{ticket_id}/merge", response_model=TicketOut, responses=_ANSWERS)
 async def merge(ticket_id: str, body: MergeIn, caller: Caller, ctx: Context) -> TicketOut:
     """A duplicate: this ticket stops and is attached to `into`, which counts it."""
-    require_centre(ctx, caller)
+    require_dispatcher(ctx, caller)
     who = actor(caller, body.dispatcher_id, "dispatcher_id")
     return await changed(ctx, ctx.desk.merge(ticket_id, body.into, who))
 
@@ -101,7 +101,7 @@ async def merge(ticket_id: str, body: MergeIn, caller: Caller, ctx: Context) -> 
 async def escalate(ticket_id: str, body: EscalateIn, caller: Caller, ctx: Context
                    ) -> TicketOut:
     """督办: raise the ticket's supervision level."""
-    require_centre(ctx, caller)
+    require_dispatcher(ctx, caller)
     who = actor(caller, body.dispatcher_id, "dispatcher_id")
     return await changed(ctx, ctx.desk.escalate(ticket_id, who, body.reason))
 

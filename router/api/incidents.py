@@ -17,7 +17,7 @@ from router.api.context import (
     Context,
     actor,
     changed,
-    require_centre,
+    require_dispatcher,
     require_reader,
     require_unit,
 )
@@ -136,7 +136,7 @@ async def split_report(incident_id: str, call_id: str, body: SplitIn, caller: Ca
                        ctx: Context) -> TicketOut:
     """A report wrongly attached: it becomes a ticket of its own in the dispatchers' queue,
     and the incident counts one report fewer."""
-    require_centre(ctx, caller)
+    require_dispatcher(ctx, caller)
     _store(ctx)
     who = actor(caller, body.dispatcher_id, "dispatcher_id")
     return await changed(ctx, ctx.desk.split_report(incident_id, call_id, who))

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from router.access import Role
 from router.domain.routing import Disposition
 from tests.conftest import Services, caller_number
 from tests.integration.conftest import Worker
@@ -243,6 +244,31 @@ def test_rates_for_a_period_at_the_ends_of_the_calendar_get_422_not_500(
         worker: Worker, query: str) -> None:
     status, answer = worker.request("GET", f"/api/v1/rates?{query}", unit=CENTRE)
     assert status == 422, answer
+
+
+def test_an_agent_takes_calls_and_reads_tickets_but_decides_nothing(
+        worker: Worker, services: Services) -> None:
+    agent = worker.tokens.issue(CENTRE, person="agent-7", role=Role.AGENT)
+    status, body = request_with(worker, agent, "POST", "/api/v1/calls", {
+        "call_id": f"{services.run_id}-agent-role", "text": "我想咨询一下",
+        "place_text": "安宁区"})
+    assert status == 201, body
+    ticket = body["ticket"]
+    assert ticket["status"] == "awaiting_triage"
+    path = f"/api/v1/tickets/{ticket['ticket_id']}"
+    assert request_with(worker, agent, "GET", path)[0] == 200
+    refused = [
+        request_with(worker, agent, "POST", f"{path}/dispatch", {"unit": "transport"})[0],
+        request_with(worker, agent, "POST", f"{path}/escalate", {"reason": "督办"})[0],
+        request_with(worker, agent, "POST", f"/api/v1/units/{CENTRE}/claims",
+                     {"count": 1})[0],
+        request_with(worker, agent, "POST", "/api/v1/incidents/INC-x/reports/c/split", {})[0]]
+    assert refused == [403, 403, 403, 403]
+    dispatcher = worker.tokens.issue(CENTRE, person="dispatcher-7")
+    status, sent = request_with(worker, dispatcher, "POST", f"{path}/dispatch",
+                                {"unit": "transport"})
+    assert status == 200, sent
+    assert sent["unit"] == "transport"
 
 
 def test_the_trends_view_is_for_the_centre_and_managers(worker: Worker) -> None:
