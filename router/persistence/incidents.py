@@ -76,11 +76,10 @@ class IncidentReport:
 
 def stands_alone(ticket: Ticket) -> bool:
     """Seen on its own whatever else is reported: an emergency, a transfer to an emergency
-    line, an agent's explicit choice, a proactive ticket. It keeps its own ticket; when it is
-    about an open incident it is linked to it (counted, with its own ticket), never counted
-    on the lead."""
+    line, an agent's explicit choice. It keeps its own ticket; when it is about an open
+    incident it is linked to it (counted, with its own ticket), never counted on the lead."""
     return (ticket.urgency == "emergency" or ticket.disposition is Disposition.TRANSFERRED
-            or ticket.override_agent_id is not None or ticket.channel == PROACTIVE_CHANNEL)
+            or ticket.override_agent_id is not None)
 
 
 class IncidentStore:
@@ -102,7 +101,9 @@ class IncidentStore:
 
     def place(self, connection: Connection, proposed: Sequence[Ticket]) -> Placement:
         placement = Placement()
-        joining = sorted((t for t in proposed if t.area is not None),
+        # a proactive ticket is the centre's own, about a surge: never a report of anything
+        joining = sorted((t for t in proposed
+                          if t.area is not None and t.channel != PROACTIVE_CHANNEL),
                          key=lambda t: t.received_at)
         if not joining:
             return placement
