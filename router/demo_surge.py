@@ -134,6 +134,9 @@ def show_the_night(ask: Ask, surge: int, publish: Callable[[list[tuple[str, byte
               f" {_cst(hotspot['raised_at'])} CST with {hotspot['reports_when_raised']} reports in"
               f" 10 minutes where {hotspot['expected']} were expected"
               f" (tail probability {hotspot['tail_probability']:.1e})")
+        words = "、".join(term for term, _ in hotspot.get("top_terms", [])[:8])
+        if words:
+            print(f"  its reports' words: {words}")
     return bool(main["report_count"] >= surge * ENOUGH)
 
 
