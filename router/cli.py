@@ -196,11 +196,15 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _replay(settings: Settings, args: argparse.Namespace) -> int:
+    from connectors.kafka_topics import ensure_topics
     from router.replay import replay_file
 
     if settings.kafka.bootstrap is None:
         print("HOTLINE_KAFKA_BOOTSTRAP must name the broker to replay into", file=sys.stderr)
         return 2
+    # a replay before the first worker start must not leave the topic at the broker's default
+    asyncio.run(ensure_topics(settings.kafka.bootstrap, [settings.kafka.calls_topic],
+                              settings.kafka.partitions, settings.kafka.replicas))
     report = asyncio.run(replay_file(args.file, settings.kafka.bootstrap,
                                      settings.kafka.calls_topic, args.rate))
     print(json.dumps({"records": report.records, "seconds": round(report.seconds, 3)}))

@@ -13,6 +13,8 @@ import mode
 import uvicorn
 from fastapi import FastAPI
 
+from connectors.exceptions import BrokerUnavailable
+from connectors.kafka_topics import ensure_topics
 from router.access import MIN_SECRET_CHARS, is_strong_secret
 from router.bootstrap import build_components, build_runtime
 from router.embedded import embedded_services
@@ -104,6 +106,26 @@ def refuse_unsafe_secrets(settings: Settings) -> None:
                          " token to read /metrics")
 
 
+def declare_topics(settings: Settings) -> None:
+    """The router's topics with HOTLINE_KAFKA_PARTITIONS partitions, before faust or a
+    producer can have them auto-created with the broker's default. A broker that does not
+    answer is logged: faust then waits for it and creates what it needs itself."""
+    kafka = settings.kafka
+    names = [kafka.calls_topic, kafka.dead_letter_topic, kafka.ticket_events_topic,
+             kafka.transfers_topic]
+    try:
+        found = asyncio.run(ensure_topics(str(kafka.bootstrap), names, kafka.partitions,
+                                          kafka.replicas))
+    except BrokerUnavailable as exc:
+        log.warning("topics not declared before start: %s", exc)
+        return
+    fewer = {name: count for name, count in found.items() if count < kafka.partitions}
+    if fewer:
+        log.warning("topics with fewer partitions than HOTLINE_KAFKA_PARTITIONS=%d (made"
+                    " before; a topic's partitions can only be added): %s", kafka.partitions,
+                    fewer)
+
+
 def faust_worker(app: faust.App, services: list[mode.ServiceT], log_level: str
                  ) -> faust.Worker:
     """faust's worker without its terminal spinner: to spin on every log message, faust sets
@@ -120,6 +142,7 @@ def run_worker(settings: Settings) -> None:
     with embedded_services(settings.state_dir, need_broker=settings.kafka.bootstrap is None,
                            need_redis=settings.redis.url is None) as embedded:
         settings = with_embedded(settings, embedded.kafka_bootstrap, embedded.redis_url)
+        declare_topics(settings)
         components = build_components(settings)
         runtime = build_runtime(components)
         services: list[mode.ServiceT] = [ApiServer(runtime.api, settings.api.host,

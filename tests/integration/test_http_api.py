@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import http.client
 import json
 import re
@@ -10,6 +11,7 @@ import urllib.request
 from typing import Any
 
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
 
 from router.access import Role
 from router.domain.routing import Disposition
@@ -269,6 +271,24 @@ def test_an_agent_takes_calls_and_reads_tickets_but_decides_nothing(
                                 {"unit": "transport"})
     assert status == 200, sent
     assert sent["unit"] == "transport"
+
+
+def test_the_topics_have_the_configured_partitions_not_the_brokers_default(
+        worker: Worker) -> None:
+    """The broker's default here is 4 (ops/kafka); the tests' workers ask for 2."""
+    async def described() -> dict[str, int]:
+        admin = AIOKafkaAdminClient(bootstrap_servers=worker.env["HOTLINE_KAFKA_BOOTSTRAP"])
+        await admin.start()
+        try:
+            names = [worker.topic(t) for t in ("calls", "dead_letter", "ticket_events",
+                                               "transfers")]
+            return {str(t["topic"]): len(t["partitions"])
+                    for t in await admin.describe_topics(names)}
+        finally:
+            await admin.close()
+
+    wanted = int(worker.env["HOTLINE_KAFKA_PARTITIONS"])
+    assert set(asyncio.run(described()).values()) == {wanted}
 
 
 def test_the_trends_view_is_for_the_centre_and_managers(worker: Worker) -> None:
