@@ -206,7 +206,7 @@ def _replay(settings: Settings, args: argparse.Namespace) -> int:
     asyncio.run(ensure_topics(settings.kafka.bootstrap, [settings.kafka.calls_topic],
                               settings.kafka.partitions, settings.kafka.replicas))
     report = asyncio.run(replay_file(args.file, settings.kafka.bootstrap,
-                                     settings.kafka.calls_topic, args.rate))
+                                     settings.kafka.calls_topic, args.rate, progress=True))
     print(json.dumps({"records": report.records, "seconds": round(report.seconds, 3)}))
     return 0
 
