@@ -25,13 +25,14 @@ from router.access import UnitTokens
 from router.api import create_api
 from router.city_gauges import CityGauges
 from router.config_files import RouterConfig, load_router_config
+from router.domain.errors import HotlineRouterError
 from router.domain.hotspots import SurgePolicy
 from router.domain.outbox import OutboxMessage
 from router.intake_progress import IntakeStalled, ProgressWatch
 from router.intake_service import CallAssessor, IntakeService
 from router.metrics import RouterMetrics, count_surges
 from router.outbox_relay import OutboxRelay
-from router.persistence.database import make_engine, upgrade_schema
+from router.persistence.database import make_engine, schema_revisions, upgrade_schema
 from router.persistence.incidents import IncidentStore
 from router.persistence.outbox import OutboxRepository
 from router.persistence.surges import SurgeStore
@@ -116,6 +117,19 @@ def database_engine(settings: Settings, migrate: bool = False) -> Engine:
     if migrate:
         upgrade_schema(engine)
     return engine
+
+
+class SchemaNotCurrent(HotlineRouterError):
+    """The database is not at this release's schema and the worker may not migrate it."""
+
+
+def require_current_schema(engine: Engine) -> None:
+    current, head = schema_revisions(engine)
+    if current != head:
+        raise SchemaNotCurrent(
+            f"the database schema is at {current or 'nothing'}, this release needs {head}: run"
+            " `hotline-router migrate` (the one-off job) first, or set"
+            " HOTLINE_DATABASE_MIGRATE_ON_START=true")
 
 
 def stores_at(url: str, origin: str) -> tuple[TicketRepository, OutboxRepository]:
@@ -211,7 +225,10 @@ def call_assessor(settings: Settings, model: Path | None = None) -> CallAssessor
 
 def build_components(settings: Settings, migrate: bool = True) -> Components:
     classifier, config, urgency = _checked_model_and_config(settings)
+    migrate = migrate and settings.database.migrate_on_start
     engine = database_engine(settings, migrate=migrate)
+    if not migrate:
+        require_current_schema(engine)
     # Entries committed here are leased to this process's relay, which gets them in memory;
     # without a relay here they are due at once for the relays of other workers.
     lease = settings.outbox.lease_seconds if settings.outbox.relay_enabled else 0.0

@@ -55,6 +55,9 @@ class DatabaseSettings(BaseSettings):
     url: SecretStr | None = Field(
         None, description="SQLAlchemy URL, e.g. postgresql+psycopg://…; unset = SQLite file")
     pool_size: int = Field(5, ge=1)
+    migrate_on_start: bool = Field(
+        True, description="bring the schema up to date when a worker starts; false where a"
+                          " one-off job runs `hotline-router migrate` before the workers")
 
 
 class ApiSettings(BaseSettings):

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from connectors.exceptions import BrokerUnavailable
 from connectors.kafka_topics import ensure_topics
 from router.access import MIN_SECRET_CHARS, is_strong_secret
-from router.bootstrap import build_components, build_runtime
+from router.bootstrap import SchemaNotCurrent, build_components, build_runtime
 from router.embedded import embedded_services
 from router.settings import Settings
 
@@ -143,7 +143,10 @@ def run_worker(settings: Settings) -> None:
                            need_redis=settings.redis.url is None) as embedded:
         settings = with_embedded(settings, embedded.kafka_bootstrap, embedded.redis_url)
         declare_topics(settings)
-        components = build_components(settings)
+        try:
+            components = build_components(settings)
+        except SchemaNotCurrent as exc:
+            raise SystemExit(str(exc)) from None
         runtime = build_runtime(components)
         services: list[mode.ServiceT] = [ApiServer(runtime.api, settings.api.host,
                                                    settings.api.port)]
