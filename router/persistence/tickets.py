@@ -181,11 +181,7 @@ class TicketRepository:
         for incident_id in sorted(groups):
             calls = groups[incident_id]
             lead_id = placement.attached[calls[0]][1]
-            query = select(tickets).where(tickets.c.ticket_id == lead_id)
-            if self._engine.dialect.name == "postgresql":
-                query = query.with_for_update()
-            row = connection.execute(query).first()
-            lead = ticket_from_row(row._mapping) if row is not None else None
+            lead = self._locked_ticket(connection, lead_id)
             if lead is None or lead.status not in UNRESOLVED_STATUSES:
                 closed.add(incident_id)
                 continue
@@ -199,8 +195,7 @@ class TicketRepository:
                 continue  # all counted before: replays
             counted[incident_id] = len(inserted)
             incident = placement.changed[incident_id]
-            first = 1 if incident_id in placement.new else placement.before[incident_id]
-            total = first + len(inserted)
+            total = placement.reports_before(incident_id) + len(inserted)
             change = lead.record_incident_reports(
                 incident_id, [(c, by_call[c].ticket.channel, by_call[c].ticket.received_at)
                               for c in calls if c in inserted], total,
@@ -210,19 +205,25 @@ class TicketRepository:
             self._append(connection, [change], messages_for([change]))
         return attached, counted, closed
 
+    def _locked_ticket(self, connection: Connection, ticket_id: str) -> Ticket | None:
+        """The ticket as it stands, locked FOR UPDATE on PostgreSQL until the transaction
+        ends (SQLite's one writer needs no lock)."""
+        query = select(tickets).where(tickets.c.ticket_id == ticket_id)
+        if self._engine.dialect.name == "postgresql":
+            query = query.with_for_update()
+        row = connection.execute(query).first()
+        return ticket_from_row(row._mapping) if row is not None else None
+
     def _count_repeats(self, connection: Connection, repeats: Sequence[RepeatCall]
                        ) -> set[str]:
         counted: set[str] = set()
         now = datetime.now(UTC)
         for repeat in repeats:
-            query = select(tickets).where(tickets.c.ticket_id == repeat.ticket_id)
-            if self._engine.dialect.name == "postgresql":
-                query = query.with_for_update()
-            row = connection.execute(query).first()
-            if row is None:
+            ticket = self._locked_ticket(connection, repeat.ticket_id)
+            if ticket is None:
                 continue
             try:
-                change = repeat.change(ticket_from_row(row._mapping))
+                change = repeat.change(ticket)
             except InvalidTransition:
                 continue  # no longer open: the call is a new demand
             inserted = connection.execute(
@@ -253,10 +254,8 @@ class TicketRepository:
             row = connection.execute(query).first()
             if incident is None or row is None:
                 raise UnknownReport(f"incident {incident_id} has no report {call_id}")
-            lead_query = select(tickets).where(tickets.c.ticket_id == incident.lead_ticket_id)
-            if self._engine.dialect.name == "postgresql":
-                lead_query = lead_query.with_for_update()
-            lead = ticket_from_row(connection.execute(lead_query).one()._mapping)
+            lead = self._locked_ticket(connection, incident.lead_ticket_id)
+            assert lead is not None  # the incidents table's foreign key
             split = SplitReport(
                 call_id=row.call_id, hotline=row.hotline, channel=row.channel,
                 received_at=row.received_at, text=row.text, caller_contact=row.caller_contact,
