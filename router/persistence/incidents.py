@@ -49,6 +49,11 @@ class Placement:
     before: dict[str, int] = field(default_factory=dict)  # incident id → reports it had
     areas: set[str] = field(default_factory=set)
 
+    def reports_before(self, incident_id: str) -> int:
+        """What the incident counted before this batch's reports were counted on it: its
+        stored count, or for one this batch opened, its lead's own report."""
+        return 1 if incident_id in self.new else self.before[incident_id]
+
 
 @dataclass(frozen=True, slots=True)
 class IncidentRecord:
@@ -116,33 +121,22 @@ class IncidentStore:
                 index = indexes[ticket.area or ""]
                 grams = grams_of[ticket.call_id] = self.grams(ticket.text)
                 found = index.match(grams, ticket.received_at)
-                if stands_alone(ticket):
-                    if found is not None:
-                        parent, share = found
-                        if parent.incident_id not in placement.new:
-                            placement.before.setdefault(parent.incident_id, parent.reports)
-                        incident = parent.with_report(grams, ticket.received_at,
-                                                      ticket.urgency, self.policy)
-                        placement.linked[ticket.call_id] = (incident.incident_id, share)
-                        index.put(incident)
-                        placement.changed[incident.incident_id] = incident
-                    continue
-                if found is None:
+                if found is not None:
+                    parent, share = found
+                    joined = self._join(placement, index, parent, grams, ticket)
+                    if stands_alone(ticket):
+                        placement.linked[ticket.call_id] = (joined.incident_id, share)
+                    else:
+                        placement.attached[ticket.call_id] = (joined.incident_id,
+                                                              joined.lead_ticket_id, share)
+                elif not stands_alone(ticket):
                     incident = opened(_incident_id(ticket), ticket.ticket_id, ticket.area or "",
                                       ticket.category, grams, ticket.received_at,
                                       ticket.urgency, self.policy)
                     placement.opened[ticket.call_id] = incident.incident_id
                     placement.new.add(incident.incident_id)
-                else:
-                    parent, share = found
-                    if parent.incident_id not in placement.new:
-                        placement.before.setdefault(parent.incident_id, parent.reports)
-                    incident = parent.with_report(grams, ticket.received_at, ticket.urgency,
-                                                  self.policy)
-                    placement.attached[ticket.call_id] = (incident.incident_id,
-                                                          incident.lead_ticket_id, share)
-                index.put(incident)
-                placement.changed[incident.incident_id] = incident
+                    index.put(incident)
+                    placement.changed[incident.incident_id] = incident
             self._fold_fragments(joining, grams_of, indexes, placement)
         except BaseException:
             self.forget(placement)
@@ -170,13 +164,18 @@ class IncidentStore:
             parent, share = found
             del placement.opened[call_id], placement.changed[incident_id]
             placement.new.discard(incident_id)
-            if parent.incident_id not in placement.new:
-                placement.before.setdefault(parent.incident_id, parent.reports)
-            joined = parent.with_report(grams_of[call_id], ticket.received_at, ticket.urgency,
-                                        self.policy)
+            joined = self._join(placement, index, parent, grams_of[call_id], ticket)
             placement.attached[call_id] = (joined.incident_id, joined.lead_ticket_id, share)
-            index.put(joined)
-            placement.changed[joined.incident_id] = joined
+
+    def _join(self, placement: Placement, index: IncidentIndex, parent: Incident,
+              grams: frozenset[str], ticket: Ticket) -> Incident:
+        """`parent` with the ticket's report in it, in the index and the placement."""
+        if parent.incident_id not in placement.new:
+            placement.before.setdefault(parent.incident_id, parent.reports)
+        joined = parent.with_report(grams, ticket.received_at, ticket.urgency, self.policy)
+        index.put(joined)
+        placement.changed[joined.incident_id] = joined
+        return joined
 
     def settle(self, connection: Connection, placement: Placement, led: set[str],
                counted: Mapping[str, int], closed: set[str]) -> None:
@@ -190,9 +189,8 @@ class IncidentStore:
             if incident_id in lost or incident_id in closed:
                 self._index(incident.area).drop(incident_id)
                 continue
-            # its own reports (the lead's, for a new one) and this batch's that were counted
-            first = 1 if incident_id in placement.new else placement.before[incident_id]
-            incident = _recounted(incident, first + counted.get(incident_id, 0))
+            incident = _recounted(incident, placement.reports_before(incident_id)
+                                  + counted.get(incident_id, 0))
             self._index(incident.area).put(incident)
             if incident_id in placement.new:
                 rows.append(_row(incident, self._origin, now))
@@ -212,14 +210,18 @@ class IncidentStore:
         for area in placement.areas:
             self._cache.pop(area, None)
 
-    def _locked_index(self, connection: Connection, area: str) -> IncidentIndex:
+    def _lock_area(self, connection: Connection, area: str) -> int:
+        """Take the area's row (made at first use) until the transaction ends; its revision."""
         key = self._area_key(area)
         connection.execute(self._insert(incident_areas).on_conflict_do_nothing(
             index_elements=["key"]), [{"key": key, "revision": 0}])
         query = select(incident_areas.c.revision).where(incident_areas.c.key == key)
         if self._postgres:
             query = query.with_for_update()
-        revision = int(connection.execute(query).scalar_one())
+        return int(connection.execute(query).scalar_one())
+
+    def _locked_index(self, connection: Connection, area: str) -> IncidentIndex:
+        revision = self._lock_area(connection, area)
         cached = self._cache.get(area)
         if cached is not None and cached[0] == revision:
             return cached[1]
@@ -326,15 +328,13 @@ class IncidentStore:
         connection.execute(update(incidents).where(
             incidents.c.incident_id == incident.incident_id).values(
                 _values(incident, now) | {"status": status, "merged_into": merged_into}))
-        self._locked_index(connection, incident.area)
-        self._cache.pop(incident.area, None)
-        connection.execute(update(incident_areas).where(
-            incident_areas.c.key == self._area_key(incident.area))
-            .values(revision=incident_areas.c.revision + 1))
+        self._lock_area(connection, incident.area)
+        self._cache.pop(incident.area, None)  # this worker reads the area again too
+        self._bump(connection, incident.area)
 
 
 def _incident_id(ticket: Ticket) -> str:
-    return "INC-" + ticket.ticket_id.removeprefix("TKT-")
+    return "INC-" + ticket.ticket_id
 
 
 def _recounted(incident: Incident, reports: int) -> Incident:
