@@ -44,6 +44,7 @@ from sqlalchemy import Engine, select
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from classifiers import DemandClassifier, UrgencyRules, normalise_text
 from classifiers.similarity import text_grams, text_similarity
+from router.call_evaluation import read_rows
 from router.config_files import load_router_config
 from router.demo_surge import stranded_traveller
 from router.domain.calls import CallRecord, Channel
@@ -62,11 +63,8 @@ DAY = datetime(2026, 12, 1, tzinfo=UTC) - timedelta(hours=8)  # midnight in Chin
 SURGE_START = DAY + timedelta(hours=20)
 
 def normal_texts() -> list[str]:
-    texts = []
-    for name in ("dev", "validation"):
-        with (SPOKEN / f"{name}.jsonl").open(encoding="utf-8") as handle:
-            texts += [json.loads(line)["text"] for line in handle if line.strip()]
-    return texts
+    return [row.text for name in ("dev", "validation")
+            for row in read_rows(SPOKEN / f"{name}.jsonl")]
 
 
 def day_of_calls(surge: int, rng: random.Random, areas: Sequence[str], run: str = ""

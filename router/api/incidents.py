@@ -100,10 +100,7 @@ async def get_incident(incident_id: str, caller: Caller, ctx: Context,
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no incident {incident_id}")
     found = await asyncio.to_thread(store.reports, incident_id, limit, offset)
     out = _out(record)
-    out.reports = [IncidentReportOut(
-        call_id=r.call_id, received_at=r.received_at, hotline=r.hotline, channel=r.channel,
-        text=r.text, caller_contact=r.caller_contact, place_text=r.place_text,
-        urgency=r.urgency, share=r.share, kind=r.kind, ticket_id=r.ticket_id) for r in found]
+    out.reports = [IncidentReportOut.model_validate(r, from_attributes=True) for r in found]
     return out
 
 
