@@ -31,13 +31,19 @@ def demo_config(config_dir: Path, target: Path) -> Path:
     """The configuration with a short sign-for clock (the demo's policy), so a breach
     happens while the demo runs."""
     shutil.copytree(config_dir, target)
-    path = target / "sla.toml"
+    set_sign_clock(target, DEMO_SIGN_SECONDS,
+                   f"# the demo's short policy: sign for within {DEMO_SIGN_SECONDS} s\n")
+    return target
+
+
+def set_sign_clock(config_dir: Path, seconds: int, comment: str = "") -> None:
+    """Rewrite the configuration's sign-for clock to `seconds` on the 24x7 calendar, for
+    every ticket (the demo's and the tests' short policies)."""
+    path = config_dir / "sla.toml"
     text = path.read_text(encoding="utf-8")
     start, end = text.index("[clocks.sign]"), text.index("[clocks.first_response]")
-    path.write_text(text[:start] + "# the demo's short policy: sign for within 30 s\n"
-                    f'[clocks.sign]\ncalendar = "24x7"\ntarget = "{DEMO_SIGN_SECONDS}s"\n\n'
-                    + text[end:], encoding="utf-8")
-    return target
+    path.write_text(text[:start] + comment + f'[clocks.sign]\ncalendar = "24x7"\n'
+                    f'target = "{seconds}s"\n\n' + text[end:], encoding="utf-8")
 
 
 @dataclass

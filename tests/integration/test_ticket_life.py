@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from router.access import Role
+from router.demo_life import set_sign_clock
 from router.domain.sla import ClockName
 from router.embedded import stop_process
 from tests.conftest import Services, worker_config
@@ -168,11 +169,7 @@ def test_returns_go_back_to_the_centre_until_a_ruling_fixes_the_unit(
 def short_sign_clock(tmp_path: Path, seconds: int) -> Path:
     """The shipped configuration with a sign clock of `seconds` for every ticket."""
     config = worker_config(tmp_path)
-    sla = (config / "sla.toml").read_text(encoding="utf-8")
-    start = sla.index("[clocks.sign]")
-    end = sla.index("[clocks.first_response]")
-    sla = sla[:start] + f'[clocks.sign]\ncalendar = "24x7"\ntarget = "{seconds}s"\n\n' + sla[end:]
-    (config / "sla.toml").write_text(sla, encoding="utf-8")
+    set_sign_clock(config, seconds)
     return config
 
 
