@@ -351,7 +351,7 @@ def _peak_rss_mib(pid: int) -> float:
 
 
 def pipeline(services: Services, state_dir: Path, count: int, workers: int, rate: float,
-             partitions: int, window: float) -> dict[str, Any]:
+             partitions: int, window: float, profile: Path | None = None) -> dict[str, Any]:
     engine = make_engine(services.database_url)
     processes: list[subprocess.Popen[bytes]] = []
     env: dict[str, str] = {}
@@ -371,6 +371,11 @@ def pipeline(services: Services, state_dir: Path, count: int, workers: int, rate
             wait_for_port(port, 120, processes[-1], "worker", log_path)
         watched = [psutil.Process(p.pid) for p in processes]
         cpu_before = [sum(w.cpu_times()[:2]) for w in watched]
+        if profile is not None:  # the first worker's stacks, for flame graphs (py-spy)
+            processes.append(subprocess.Popen(
+                [str(Path(sys.executable).with_name("py-spy")), "record", "--pid",
+                 str(processes[0].pid), "--format", "raw", "--rate", "200", "--output",
+                 str(profile)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         produced = child("produce", services.kafka_bootstrap, env["HOTLINE_KAFKA_CALLS_TOPIC"],
                          services.run_id, str(count), str(rate))
         query = text("SELECT (SELECT count(*) FROM tickets t WHERE t.call_id LIKE :p AND NOT"
@@ -384,7 +389,7 @@ def pipeline(services: Services, state_dir: Path, count: int, workers: int, rate
                 done = int(connection.execute(query, {"p": f"{services.run_id}-%"}).scalar_one())
         cpu = [sum(w.cpu_times()[:2]) - before for w, before in zip(watched, cpu_before,
                                                                       strict=True)]
-        peaks = [_peak_rss_mib(p.pid) for p in processes]
+        peaks = [_peak_rss_mib(p.pid) for p in processes[:workers]]
     finally:
         for process in processes:
             stop_process(process, timeout=20)
@@ -431,6 +436,9 @@ def main() -> None:
     parser.add_argument("--partitions", type=int, default=4)
     parser.add_argument("--window", type=float, default=0.2,
                         help="HOTLINE_KAFKA_BATCH_WINDOW_SECONDS (the production default)")
+    parser.add_argument("--profile", type=Path,
+                        help="write py-spy's collapsed stacks of the first full-speed one-worker"
+                             " run here")
     args = parser.parse_args()
     state_dir = Path(tempfile.mkdtemp(prefix="hotline-scale-"))
     rows: list[dict[str, Any]] = []
@@ -447,9 +455,10 @@ def main() -> None:
                 rows.append({"run": run, **row})
                 print(json.dumps(rows[-1]), flush=True)
             for workers in args.workers:
+                profile = args.profile if run == 0 and workers == 1 else None
                 rows.append({"run": run, **pipeline(
                     fresh(), run_dir / f"full-{workers}", args.calls, workers, 0,
-                    args.partitions, args.window)})
+                    args.partitions, args.window, profile)})
                 print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
             if args.rate:
                 calls = args.rate_calls or int(30 * args.rate)

@@ -40,6 +40,7 @@ from router.domain.tickets import (
     TicketEvent,
     TicketStatus,
 )
+from router.persistence.bulk import insert_new
 from router.persistence.errors import database_errors_as_transient
 from router.persistence.incidents import IncidentStore, Placement
 from router.persistence.schema import outbox, reports, ticket_events, tickets
@@ -141,10 +142,9 @@ class TicketRepository:
                         messages: Sequence[OutboxMessage]) -> set[str]:
         if not changes:
             return set()
-        statement = (self._insert(tickets).on_conflict_do_nothing(index_elements=["call_id"])
-                     .returning(tickets.c.call_id, tickets.c.ticket_id))
-        created = {row.ticket_id: row.call_id for row in connection.execute(
-            statement, [_row(change.ticket) | {"origin": self._origin} for change in changes])}
+        created = {ticket_id: call_id for call_id, ticket_id in insert_new(
+            connection, tickets, [_row(c.ticket) | {"origin": self._origin} for c in changes],
+            "call_id", ("call_id", "ticket_id"))}
         self._append(connection, [c for c in changes if c.ticket.ticket_id in created],
                      [m for m in messages if m.ticket_id in created])
         return set(created.values())
@@ -160,10 +160,8 @@ class TicketRepository:
                 for c, (incident_id, share) in placement.linked.items() if c in created]
         if not rows:
             return
-        for row in connection.execute(
-                self._insert(reports).on_conflict_do_nothing(index_elements=["call_id"])
-                .returning(reports.c.incident_id), rows):
-            counted[row.incident_id] = counted.get(row.incident_id, 0) + 1
+        for (incident_id,) in insert_new(connection, reports, rows, "call_id", ("incident_id",)):
+            counted[incident_id] = counted.get(incident_id, 0) + 1
 
     def _count_incident_reports(self, connection: Connection, placement: Placement,
                                 by_call: Mapping[str, TicketChange], policy: SlaPolicy
@@ -187,9 +185,8 @@ class TicketRepository:
                 continue
             rows = [_incident_report_row(by_call[c].ticket, incident_id, lead_id,
                                          placement.attached[c][2], now) for c in calls]
-            inserted = {r.call_id for r in connection.execute(
-                self._insert(reports).on_conflict_do_nothing(index_elements=["call_id"])
-                .returning(reports.c.call_id), rows)}
+            inserted = {call_id for (call_id,) in insert_new(
+                connection, reports, rows, "call_id", ("call_id",))}
             attached.update(dict.fromkeys(calls, lead_id))
             if not inserted:
                 continue  # all counted before: replays

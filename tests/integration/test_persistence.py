@@ -3,6 +3,7 @@ default) and the one the environment names (PostgreSQL in CI)."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
@@ -95,6 +96,28 @@ def test_creating_the_same_call_twice_keeps_one_ticket_one_trail_and_one_hand_of
     tid = ticket_id_for(call_id)
     assert [(e.kind.value, e.version) for e in repository.events(tid)] == [("created", 1)]
     assert outbox.undelivered_tickets([tid]) == {tid}
+
+
+def test_a_batch_of_new_and_taken_calls_creates_the_new_ones_with_their_documents(
+        engine: Engine, services: Services) -> None:
+    repository = TicketRepository(engine)
+    prefix = f"{services.run_id}-{engine.dialect.name}-batch"
+    assert create(repository, ticket(f"{prefix}-0")) == {f"{prefix}-0"}
+    batch = [ticket(f"{prefix}-{n}") for n in range(3)]
+    assert create(repository, *batch) == {f"{prefix}-1", f"{prefix}-2"}
+    stored = repository.find_by_call_ids([f"{prefix}-2"])[f"{prefix}-2"]
+    assert stored.raw_payload == {"call_id": f"{prefix}-2"}  # JSON, as on the one-row path
+    assert [c.name for c in stored.clocks] == [c.name for c in batch[2].open(POLICY).ticket.clocks]
+
+
+def test_a_naive_time_in_a_batch_is_refused_and_the_batch_writes_nothing(
+        engine: Engine, services: Services) -> None:
+    repository = TicketRepository(engine)
+    prefix = f"{services.run_id}-{engine.dialect.name}-naive"
+    naive = dataclasses.replace(ticket(f"{prefix}-1"), received_at=RECEIVED.replace(tzinfo=None))
+    with pytest.raises(sa.exc.StatementError, match="naive datetime"):
+        create(repository, ticket(f"{prefix}-0"), naive)
+    assert repository.find_by_call_ids([f"{prefix}-0", f"{prefix}-1"]) == {}
 
 
 def test_two_workers_racing_on_one_call_create_one_ticket(engine: Engine, services: Services
