@@ -41,7 +41,14 @@ from router.pipeline import IntakePipeline
 from router.settings import Settings
 from router.sla_reports import RateReports
 from router.sla_timer import SlaTimer
-from router.streams import FaustPublisher, StreamApp, create_app, dead_agents, intake_positions
+from router.streams import (
+    FaustPublisher,
+    StreamApp,
+    create_app,
+    dead_agents,
+    intake_positions,
+    own_partition,
+)
 from router.ticket_desk import TicketDesk
 from router.ticket_notices import TicketNotices
 
@@ -268,7 +275,8 @@ def build_runtime(components: Components) -> Runtime:
     def make_pipeline(publisher: FaustPublisher) -> IntakePipeline:
         return IntakePipeline(components.service, publisher, components.metrics,
                               components.config.hotlines, settings.max_text_chars,
-                              categories=components.classifier.categories, notices=notices)
+                              categories=components.classifier.categories, notices=notices,
+                              threads=settings.kafka.concurrency)
 
     stream = create_app(settings.kafka, settings.state_dir, make_pipeline)
     relay = OutboxRelay(components.outbox, components.queues, stream.publisher,
@@ -286,8 +294,13 @@ def build_runtime(components: Components) -> Runtime:
                      poll_seconds=settings.sla.poll_seconds)
 
     async def submit(call_id: str, record: bytes) -> None:
-        # Bounded like every send (faust's own producer waits up to 20 minutes).
-        await stream.publisher.publish("call", [(call_id, record)])
+        # To a partition this worker reads, so this worker makes the ticket and the agent's
+        # request hears of it from memory, not by looking at the database. Any partition
+        # will do: a call's ticket is unique by its call id in the database, whichever
+        # worker takes it. Bounded like every send (faust's own producer waits 20 minutes).
+        await stream.publisher.publish(
+            "call", [(call_id, record)],
+            partition=own_partition(stream, settings.kafka.calls_topic, call_id))
 
     api = create_api(components, desk, submit, readiness_checks(components, stream), notices)
     lag = None

@@ -16,6 +16,7 @@ import logging
 import time
 import traceback
 from collections.abc import Awaitable, Callable, Collection, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -54,8 +55,12 @@ class IntakePipeline:
                  hotlines: Collection[str], max_text_chars: int,
                  categories: Collection[str] | None = None,
                  notices: TicketNotices | None = None,
-                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+                 threads: int = 1) -> None:
         self._service = service
+        # Batches are recorded on threads of their own: in the loop's shared pool they waited
+        # behind the API's reads whenever many agents were waiting for their tickets.
+        self._threads = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="intake")
         self._publisher = publisher
         self._metrics = metrics
         self._hotlines = hotlines
@@ -103,8 +108,9 @@ class IntakePipeline:
         if not calls:
             return
         try:
-            outcomes = await self._retrying("persist", lambda: asyncio.to_thread(
-                self._service.record, [call for _, call in calls], self._observe))
+            outcomes = await self._retrying("persist", lambda: asyncio.get_running_loop(
+                ).run_in_executor(self._threads, self._service.record,
+                                  [call for _, call in calls], self._observe))
         except TransientFailure:
             raise  # _retrying only gives up on cancellation
         except Exception as exc:

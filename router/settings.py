@@ -35,7 +35,9 @@ class KafkaSettings(BaseSettings):
         60.0, gt=0, description="a worker silent this long leaves the group (its partitions move)")
     batch_size: int = Field(200, ge=1, description="records handled together per batch")
     concurrency: int = Field(1, ge=1, description="batches in flight at once per worker")
-    batch_window_seconds: float = Field(0.2, gt=0, description="longest wait to fill a batch")
+    batch_linger_seconds: float = Field(
+        0.005, ge=0, le=1, description="how long a batch's first call waits for others to join"
+        " it (a batch grows anyway while the one before it is handled)")
     stuck_after_seconds: float = Field(
         120.0, gt=0, description="/readyz fails while one batch takes longer than this")
     publish_timeout_seconds: float = Field(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ from faust.streams import Stream
 
 from router._aiokafka_fix import install_aiokafka_metadata_fix
 from router._faust_fetch_wait import set_fetch_wait
+from router._faust_take import take_ready
 from router.domain.errors import HotlineRouterError, TransientFailure
 from router.pipeline import InboundRecord, IntakePipeline, log_failure
 from router.ports import Channel
@@ -62,10 +64,13 @@ class FaustPublisher:
         self._topics = topics
         self._timeout_seconds = timeout_seconds
 
-    async def publish(self, channel: Channel, messages: Sequence[tuple[str, bytes]]) -> None:
+    async def publish(self, channel: Channel, messages: Sequence[tuple[str, bytes]],
+                      partition: int | None = None) -> None:
+        """`partition` None: the key's partition."""
         topic = self._topics[channel]
         try:
-            await asyncio.wait_for(self._send(topic, messages), self._timeout_seconds)
+            await asyncio.wait_for(self._send(topic, messages, partition),
+                                   self._timeout_seconds)
         except KafkaError as exc:
             if not exc.retriable:
                 raise BrokerRefused(f"broker refused the message ({type(exc).__name__})"
@@ -77,8 +82,9 @@ class FaustPublisher:
                                     ) from exc
 
     @staticmethod
-    async def _send(topic: faust.TopicT, messages: Sequence[tuple[str, bytes]]) -> None:
-        pending = [await topic.send(key=key.encode("utf-8"), value=value)
+    async def _send(topic: faust.TopicT, messages: Sequence[tuple[str, bytes]],
+                    partition: int | None) -> None:
+        pending = [await topic.send(key=key.encode("utf-8"), value=value, partition=partition)
                    for key, value in messages]
         await asyncio.gather(*pending)
 
@@ -125,15 +131,14 @@ def create_app(kafka: KafkaSettings, state_dir: Path,
 
     @app.agent(calls, name="intake", concurrency=kafka.concurrency)
     async def intake(stream: faust.StreamT[bytes]) -> None:
-        # take_events is on the implementation, not on faust's StreamT interface
-        batches = cast(Stream[bytes], stream).take_events(kafka.batch_size,
-                                                           kafka.batch_window_seconds)
+        batches = take_ready(cast(Stream[bytes], stream), kafka.batch_size,
+                             kafka.batch_linger_seconds)
         async for events in batches:
             records = [InboundRecord(_as_bytes(e.message.value), e.message.topic,
                                      e.message.partition, e.message.offset) for e in events]
             # The pipeline sorts every failure itself; this guard only keeps an unforeseen
             # bug from killing the agent while the worker looks alive (faust #175, #523).
-            # take_events acknowledges the batch whatever happens, so the records are kept
+            # take_ready acknowledges the batch whatever happens, so the records are kept
             # in the dead-letter topic rather than dropped.
             try:
                 await pipeline.process(records)
@@ -181,6 +186,20 @@ def intake_positions(stream: StreamApp, topic: str) -> dict[str, tuple[int | Non
             end = None
         found[f"{tp.topic}[{tp.partition}]"] = (committed.get(tp), end)
     return found
+
+
+def own_partition(stream: StreamApp, topic: str, key: str) -> int | None:
+    """A partition of `topic` this worker's consumer holds, the same for the same key while
+    the assignment stands; None while it holds none."""
+    consumer = cast(Any, stream.app.consumer)
+    try:
+        held: list[int] = sorted(tp.partition for tp in consumer.assignment()
+                                 if tp.topic == topic)
+    except Exception:  # not started yet, or stopping
+        return None
+    if not held:
+        return None
+    return held[zlib.crc32(key.encode("utf-8")) % len(held)]
 
 
 def dead_agents(stream: StreamApp) -> list[str]:

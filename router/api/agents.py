@@ -66,7 +66,7 @@ async def create_call(body: CallIn, caller: Caller, ctx: Context, response: Resp
         document["override"] = {**body.override.model_dump(), "agent_id": body.agent_id}
     call = _parse(ctx, document)
     repository = ctx.components.repository
-    known = await asyncio.to_thread(_ticket_of_call, repository, call.call_id)
+    known = await asyncio.to_thread(_ticket_of_known_call, repository, call.call_id)
     if known is not None:  # a retry gets its ticket; another call with the id is refused
         await _refuse_a_different_call(repository, known, call)
         state = await _state(repository, call.call_id, known)
@@ -135,23 +135,28 @@ async def get_call(call_id: str, caller: Caller, ctx: Context) -> CallAccepted:
 
 async def wait_for_ticket(store: TicketStore, call_id: str, wait_seconds: float,
                           notice: asyncio.Future[Ticket] | None = None) -> Ticket | None:
-    """The call's ticket once it exists, or None after `wait_seconds`. `notice` wakes the
-    wait the moment this worker commits it; the database is looked at meanwhile, for a call
-    another worker's partition holds."""
+    """The call's ticket once it exists, or None after `wait_seconds`.
+
+    Without a `notice`, the database is looked at now and then every so often. With one (a
+    call just sent), the notice wakes the wait the moment this worker commits the ticket;
+    the database is looked at only when it is slow to come, at growing pauses, for a call
+    that another worker took (its partition moved meanwhile)."""
     deadline = time.monotonic() + wait_seconds
+    pause = _FIRST_PAUSE_SECONDS
     while True:
+        if notice is not None:
+            with contextlib.suppress(TimeoutError):
+                return await asyncio.wait_for(
+                    asyncio.shield(notice), min(pause, max(deadline - time.monotonic(), 0.0)))
         found = await asyncio.to_thread(_ticket_of_call, store, call_id)
         if found is not None or time.monotonic() >= deadline:
             return found
-        pause = min(_LOOK_AGAIN_SECONDS, max(deadline - time.monotonic(), 0.0))
         if notice is None:
-            await asyncio.sleep(pause)
-            continue
-        with contextlib.suppress(TimeoutError):
-            return await asyncio.wait_for(asyncio.shield(notice), pause)
+            await asyncio.sleep(min(pause, max(deadline - time.monotonic(), 0.0)))
+        pause = min(pause * 2, _LONGEST_PAUSE_SECONDS)
 
 
-_LOOK_AGAIN_SECONDS = 0.25
+_FIRST_PAUSE_SECONDS, _LONGEST_PAUSE_SECONDS = 1.0, 2.0
 
 
 async def _state(store: TicketStore, call_id: str, ticket: Ticket) -> str:
@@ -160,6 +165,11 @@ async def _state(store: TicketStore, call_id: str, ticket: Ticket) -> str:
         return "ticketed"
     reported = (await asyncio.to_thread(store.reported_calls, [call_id])).get(call_id)
     return reported.kind if reported is not None else "repeat"
+
+
+def _ticket_of_known_call(store: TicketStore, call_id: str) -> Ticket | None:
+    """`_ticket_of_call`, after one light look for the usual case: a call never seen."""
+    return _ticket_of_call(store, call_id) if store.known_call(call_id) else None
 
 
 def _ticket_of_call(store: TicketStore, call_id: str) -> Ticket | None:
