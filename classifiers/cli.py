@@ -44,7 +44,7 @@ def _train(args: argparse.Namespace) -> int:
         messages.extend(read_labelled_csv(args.corrections))
     stop_words = load_word_list(args.stop_words) if args.stop_words else []
     settings = replace(TrainingSettings(), cv_folds=args.cv)
-    classifier = train_classifier(messages, settings, stop_words)
+    classifier = train_classifier(messages, settings, stop_words, progress=True)
     path = classifier.save(args.out)
     report = dict(classifier.training_report)
     report["model_version"] = classifier.model_version

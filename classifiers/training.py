@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 from sklearn.metrics import accuracy_score, f1_score
 from sklearn.model_selection import StratifiedGroupKFold
+from tqdm import tqdm
 
 from classifiers.calibration import SHORT_TOKENS, DemandCalibrator
 from classifiers.dataset import LabelledMessages
@@ -22,6 +24,8 @@ from classifiers.model import ARTIFACT_FORMAT, DemandClassifier, FloatArray
 from classifiers.scoring import DemandScorer
 from classifiers.thresholds import choose_thresholds, dispatch_outcome
 from classifiers.tokenise import DemandTokenizer
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,7 @@ def out_of_fold_scores(
     groups: Sequence[str],
     categories: tuple[str, ...],
     settings: TrainingSettings,
+    progress: bool = False,
 ) -> OutOfFold:
     """Scores for every message from a model that never saw its near-duplicate group."""
     y = np.asarray(labels)
@@ -78,7 +83,8 @@ def out_of_fold_scores(
     folds = StratifiedGroupKFold(
         n_splits=settings.cv_folds, shuffle=True, random_state=settings.seed
     )
-    for train, test in folds.split(np.zeros(len(y)), y, np.asarray(groups)):
+    splits = folds.split(np.zeros(len(y)), y, np.asarray(groups))
+    for train, test in _shown(splits, "cross-validation", "folds", settings.cv_folds, progress):
         features, scorer = _fit_fold(
             [messages[i] for i in train],
             y[train],
@@ -155,12 +161,21 @@ def model_version(settings: TrainingSettings, messages: LabelledMessages) -> str
     return f"{datetime.now(UTC):%Y%m%d}-{digest.hexdigest()[:8]}"
 
 
+def _shown(items: Iterable[_T], what: str, unit: str, total: int, progress: bool
+           ) -> Iterator[_T]:
+    """The items, with a progress bar (rate, time left) on a terminal; nothing elsewhere."""
+    yield from tqdm(items, desc=what, unit=unit, total=total, file=sys.stderr,
+                    disable=not (progress and sys.stderr.isatty()))
+
+
 def train_classifier(
     messages: LabelledMessages,
     settings: TrainingSettings = TrainingSettings(),
     stop_words: Sequence[str] = (),
+    progress: bool = False,
 ) -> DemandClassifier:
-    """Cross-validate, calibrate and choose thresholds out of fold, then fit on everything."""
+    """Cross-validate, calibrate and choose thresholds out of fold, then fit on everything.
+    `progress` shows the tokenising and the folds on a terminal (stderr)."""
     if settings.cv_folds < 2:
         raise TrainingDataError("cross-validation needs at least 2 folds to set thresholds")
     categories = tuple(sorted(set(messages.labels)))
@@ -168,8 +183,10 @@ def train_classifier(
         raise TrainingDataError("training data needs at least two distinct labels")
     started = time.perf_counter()
     tokenizer = DemandTokenizer(stop_words)
-    tokenised = [tokenizer.tokens(text) for text in messages.texts]
-    oof = out_of_fold_scores(tokenised, messages.labels, messages.groups, categories, settings)
+    tokenised = [tokenizer.tokens(text) for text in _shown(
+        messages.texts, "tokenising", "messages", len(messages.texts), progress)]
+    oof = out_of_fold_scores(tokenised, messages.labels, messages.groups, categories, settings,
+                             progress)
     pool = CalibrationSet.pool(oof, tokenised, messages)
     calibrated_f1 = calibrated_out_of_fold_f1(pool, settings)
     calibrator = DemandCalibrator().fit(pool.scores, pool.lengths, pool.labels)

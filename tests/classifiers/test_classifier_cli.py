@@ -45,7 +45,9 @@ def test_train_then_eval_prints_json_reports(
     model = tmp_path / "model.joblib"
     argv = ["classifier", "train", "--data", str(training_csv), "--corrections", str(corrections)]
     assert main([*argv, "--out", str(model), "--cv", "3"]) == 0
-    trained = json.loads(capsys.readouterr().out)
+    printed = capsys.readouterr()
+    trained = json.loads(printed.out)
+    assert printed.err == ""  # the progress bars are for a terminal only
     assert trained["messages"] == len(written_messages()) + 1
     assert set(trained["thresholds"]["per_category"]) == {"城乡建设", "教育文体", "卫生计生"}
     assert model.exists()
