@@ -4,8 +4,10 @@
 
 Uses the services the environment names (HOTLINE_KAFKA_BOOTSTRAP, HOTLINE_REDIS_URL,
 HOTLINE_DATABASE_URL) and starts the embedded ones for the rest, with one worker process.
-Each agent is a thread that sends its calls one after another; prints p50/p95/p99 in
-milliseconds, the share answered 201 (ticket ready) and calls per second, per agent count.
+Each agent is a thread that sends its calls one after another, the next as soon as the last
+is answered or, with `--pace`, every so many seconds (an agent takes a call, types, sends);
+the calls are of distinct callers and matters (bench/scale_bench.py's). Prints p50/p95/p99
+in milliseconds, the share answered 201 (ticket ready) and calls per second, per agent count.
 """
 
 from __future__ import annotations
@@ -19,21 +21,20 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.scale_bench import distinct_calls
 from router.access import UnitTokens
 from router.embedded import free_port, stop_process
 from tests.conftest import named_or_embedded_services, service_env
 from tests.integration.conftest import start_worker
 
-TEXTS = ["小区路灯不亮已有一周，晚上出行很不方便，请尽快维修。",
-         "某培训机构收费后停课，家长要求退费无人处理，请教育部门协调。",
-         "公司拖欠三个月工资，老板一直推脱，请劳动监察部门帮助追讨。"]
 
-
-def post(api: str, token: str, call_id: str, text: str) -> tuple[float, int]:
-    body = json.dumps({"call_id": call_id, "text": text, "place_text": "安宁区"},
+def post(api: str, token: str, call: dict[str, Any]) -> tuple[float, int]:
+    body = json.dumps({key: call[key] for key in ("call_id", "text", "place_text",
+                                                 "caller_contact")},
                       ensure_ascii=False).encode()
     request = urllib.request.Request(f"{api}/api/v1/calls", data=body, method="POST", headers={
         "Content-Type": "application/json", "Authorization": f"Bearer {token}"})
@@ -41,6 +42,26 @@ def post(api: str, token: str, call_id: str, text: str) -> tuple[float, int]:
     with urllib.request.urlopen(request, timeout=60) as response:
         response.read()
         return time.perf_counter() - started, response.status
+
+
+def run_agents(api: str, token: str, calls: list[dict[str, Any]], agents: int, pace: float
+               ) -> tuple[list[tuple[float, int]], float]:
+    """(seconds, status) of every call, and the seconds they all took."""
+    started = time.perf_counter()
+
+    def agent(first: int) -> list[tuple[float, int]]:
+        done = []
+        for turn, n in enumerate(range(first, len(calls), agents)):
+            # the agents' turns spread over the pace, not all at once
+            wait = started + (turn + first / agents) * pace - time.perf_counter()
+            if wait > 0:
+                time.sleep(wait)
+            done.append(post(api, token, calls[n]))
+        return done
+
+    with concurrent.futures.ThreadPoolExecutor(agents) as pool:
+        results = [r for done in pool.map(agent, range(agents)) for r in done]
+    return results, time.perf_counter() - started
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -52,6 +73,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--calls", type=int, default=200)
     parser.add_argument("--agents", type=int, action="append")
+    parser.add_argument("--pace", type=float, default=0.0,
+                        help="seconds from one call of an agent to its next (0: at once)")
     args = parser.parse_args()
     state_dir = Path(tempfile.mkdtemp(prefix="hotline-http-bench-"))
     with named_or_embedded_services(state_dir, "h") as services:
@@ -62,18 +85,13 @@ def main() -> None:
         api = f"http://127.0.0.1:{port}"
         token = UnitTokens(env["HOTLINE_API_UNIT_TOKEN_SECRET"]).issue("dispatch-center")
         try:
-            post(api, token, f"{services.run_id}-warm", TEXTS[0])
+            post(api, token, distinct_calls(f"{services.run_id}-warm", 1)[0])
             for agents in args.agents or [1, 20]:
-                ids = [f"{services.run_id}-{agents}-{i}" for i in range(args.calls)]
-                started = time.perf_counter()
-                with concurrent.futures.ThreadPoolExecutor(agents) as pool:
-                    results = list(pool.map(lambda pair: post(api, token, pair[1],
-                                                              TEXTS[pair[0] % 3]),
-                                            enumerate(ids)))
-                elapsed = time.perf_counter() - started
+                calls = distinct_calls(f"{services.run_id}-{agents}", args.calls)
+                results, elapsed = run_agents(api, token, calls, agents, args.pace)
                 latencies = [seconds * 1000 for seconds, _ in results]
                 print(json.dumps({
-                    "agents": agents, "calls": len(results),
+                    "agents": agents, "pace_seconds": args.pace, "calls": len(results),
                     "p50_ms": round(statistics.median(latencies), 1),
                     "p95_ms": round(percentile(latencies, 0.95), 1),
                     "p99_ms": round(percentile(latencies, 0.99), 1),

@@ -1,6 +1,6 @@
 """The whole pipeline against the framework's ceilings, measured in one run on one broker.
 
-    python bench/scale_bench.py --calls 20000 --runs 3 --rate 500
+    python bench/scale_bench.py --calls 20000 --runs 3 --rate 200 500
 
 Each round measures, on the broker, Redis and database the environment names (the embedded
 ones for the rest, as `bench/pipeline_bench.py`):
@@ -11,7 +11,7 @@ ones for the rest, as `bench/pipeline_bench.py`):
 - the pipeline at full speed with 1 and 2 worker processes in one consumer group: calls from
   a separate producer process as fast as it can send, until every call is done (a ticket
   created, queued and announced, or counted on another ticket);
-- the pipeline at a fixed rate (`--rate`) with one worker: end-to-end latency per call from
+- the pipeline at each fixed rate (`--rate`) with one worker: end-to-end latency per call from
   the moment the producer stamped it (its `received_at`) to its ticket in the database and
   to its entry in the unit's Redis stream (a stream entry's id is the millisecond it was
   added).
@@ -30,6 +30,7 @@ import argparse
 import asyncio
 import dataclasses
 import json
+import math
 import os
 import random
 import re
@@ -48,6 +49,7 @@ from typing import Any, cast
 import psutil
 import redis
 from sqlalchemy import text
+from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from connectors.intake.replay import read_replay_file
@@ -235,7 +237,7 @@ class _Forwarder:
 
 
 def faust_ceiling(bootstrap: str, profile: str, source: str, target: str, count: int,
-                  partitions: int, window: float, state_dir: Path) -> None:
+                  partitions: int, linger: float, state_dir: Path) -> None:
     """The worker's faust app (router.streams.create_app) with the bare step."""
     from router.settings import KafkaSettings
     from router.streams import create_app
@@ -245,7 +247,7 @@ def faust_ceiling(bootstrap: str, profile: str, source: str, target: str, count:
                           app_id=f"{source}-faust", calls_topic=source,
                           ticket_events_topic=target, dead_letter_topic=f"{source}.dl",
                           transfers_topic=f"{source}.tr", partitions=partitions,
-                          batch_window_seconds=window)
+                          batch_linger_seconds=linger)
     state_dir.mkdir(parents=True, exist_ok=True)
     forwarder = _Forwarder(count, state_dir / "result.json")
 
@@ -351,7 +353,7 @@ def _peak_rss_mib(pid: int) -> float:
 
 
 def pipeline(services: Services, state_dir: Path, count: int, workers: int, rate: float,
-             partitions: int, window: float, profile: Path | None = None) -> dict[str, Any]:
+             partitions: int, linger: float, profile: Path | None = None) -> dict[str, Any]:
     engine = make_engine(services.database_url)
     processes: list[subprocess.Popen[bytes]] = []
     env: dict[str, str] = {}
@@ -363,7 +365,7 @@ def pipeline(services: Services, state_dir: Path, count: int, workers: int, rate
             env = service_env(services, worker_dir, port)
             env.update({"HOTLINE_LOG_LEVEL": "WARNING",
                         "HOTLINE_KAFKA_PARTITIONS": str(partitions),
-                        "HOTLINE_KAFKA_BATCH_WINDOW_SECONDS": str(window),
+                        "HOTLINE_KAFKA_BATCH_LINGER_SECONDS": str(linger),
                         # the shipped configuration: incidents on
                         "HOTLINE_CONFIG_DIR": str(worker_config(worker_dir, incidents=True))})
             log_path = worker_dir / "worker.log"
@@ -383,10 +385,15 @@ def pipeline(services: Services, state_dir: Path, count: int, workers: int, rate
                      " + (SELECT count(*) FROM reports WHERE call_id LIKE :p"
                      " AND kind != 'linked')")
         done, deadline = 0, time.monotonic() + 1800
-        while done < count and time.monotonic() < deadline:
-            time.sleep(0.5)
-            with engine.connect() as connection:
-                done = int(connection.execute(query, {"p": f"{services.run_id}-%"}).scalar_one())
+        with tqdm(total=count, unit="calls", desc=f"{workers} worker(s), rate {rate or 'full'}",
+                  file=sys.stderr, disable=not sys.stderr.isatty()) as bar:
+            while done < count and time.monotonic() < deadline:
+                time.sleep(0.5)
+                with engine.connect() as connection:
+                    now_done = int(connection.execute(
+                        query, {"p": f"{services.run_id}-%"}).scalar_one())
+                bar.update(now_done - done)
+                done = now_done
         cpu = [sum(w.cpu_times()[:2]) - before for w, before in zip(watched, cpu_before,
                                                                       strict=True)]
         peaks = [_peak_rss_mib(p.pid) for p in processes[:workers]]
@@ -413,14 +420,14 @@ def pipeline(services: Services, state_dir: Path, count: int, workers: int, rate
     return result
 
 
-def ceilings(services: Services, state_dir: Path, count: int, partitions: int, window: float
+def ceilings(services: Services, state_dir: Path, count: int, partitions: int, linger: float
              ) -> tuple[dict[str, Any], dict[str, Any]]:
     source, target = f"{services.run_id}.ceiling-in", f"{services.run_id}.ceiling-out"
     asyncio.run(ensure_topics(services.kafka_bootstrap, [source, target], partitions, 1))
     child("produce", services.kafka_bootstrap, source, services.run_id, str(count), "0")
     plain = child("aiokafka-ceiling", services.kafka_bootstrap, source, target, str(count))
     bare = faust_ceiling_child(services.kafka_bootstrap, services.broker_profile, source,
-                 target, str(count), str(partitions), str(window), str(state_dir / "faust"))
+                 target, str(count), str(partitions), str(linger), str(state_dir / "faust"))
     return {"measure": "aiokafka ceiling", **plain}, {"measure": "faust ceiling", **bare}
 
 
@@ -429,13 +436,14 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=20000)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--rate", type=float, default=500, help="calls/s of the latency run")
+    parser.add_argument("--rate", type=float, nargs="*", default=[500],
+                        help="calls/s of the latency runs")
     parser.add_argument("--rate-calls", type=int, default=0,
-                        help="calls of the latency run (default: 30 s at --rate)")
+                        help="calls of each latency run (default: 30 s at its rate)")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--partitions", type=int, default=4)
-    parser.add_argument("--window", type=float, default=0.2,
-                        help="HOTLINE_KAFKA_BATCH_WINDOW_SECONDS (the production default)")
+    parser.add_argument("--linger", type=float, default=0.005,
+                        help="HOTLINE_KAFKA_BATCH_LINGER_SECONDS (the production default)")
     parser.add_argument("--profile", type=Path,
                         help="write py-spy's collapsed stacks of the first full-speed one-worker"
                              " run here")
@@ -451,20 +459,20 @@ def main() -> None:
         for run in range(args.runs):
             run_dir = state_dir / f"run{run}"
             for row in ceilings(fresh(), run_dir / "ceilings", args.calls, args.partitions,
-                                args.window):
+                                args.linger):
                 rows.append({"run": run, **row})
                 print(json.dumps(rows[-1]), flush=True)
             for workers in args.workers:
                 profile = args.profile if run == 0 and workers == 1 else None
                 rows.append({"run": run, **pipeline(
                     fresh(), run_dir / f"full-{workers}", args.calls, workers, 0,
-                    args.partitions, args.window, profile)})
+                    args.partitions, args.linger, profile)})
                 print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
-            if args.rate:
-                calls = args.rate_calls or int(30 * args.rate)
+            for rate in args.rate:
+                calls = args.rate_calls or int(30 * rate)
                 rows.append({"run": run, **pipeline(
-                    fresh(), run_dir / "rate", calls, 1, args.rate, args.partitions,
-                    args.window)})
+                    fresh(), run_dir / f"rate-{rate:g}", calls, 1, rate, args.partitions,
+                    args.linger)})
                 print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
     print(json.dumps(summary(rows, args, first), ensure_ascii=False))
 
@@ -483,18 +491,21 @@ def summary(rows: list[dict[str, Any]], args: argparse.Namespace, services: Serv
     out: dict[str, Any] = {
         "broker": services.broker_profile, "database": services.database_url.split(":")[0],
         "runs": args.runs, "calls": args.calls, "partitions": args.partitions,
-        "batch_window_seconds": args.window, "cores": os.cpu_count(),
+        "batch_linger_seconds": args.linger, "cores": os.cpu_count(),
         "aiokafka_records_per_second": plain, "faust_records_per_second": bare,
         "pipeline_steady_calls_per_second": full,
         "pipeline_vs_faust": round(full[args.workers[0]] / bare, 3),
         "faust_vs_aiokafka": round(bare / plain, 3)}
     if len(args.workers) > 1:
         out["scale_out"] = round(full[args.workers[-1]] / full[args.workers[0]], 3)
-    if args.rate:
-        latency = [r["to_queue_ms"] for r in rows if r["measure"] == "pipeline" and
-                   r["rate"] == args.rate]
-        out[f"to_queue_ms_at_{args.rate:g}_per_second"] = {
-            k: statistics.median(ms[k] for ms in latency) for k in ("p50", "p95", "p99")}
+    for rate in args.rate:
+        at_rate = [r for r in rows if r["measure"] == "pipeline" and r["rate"] == rate]
+        out[f"at_{rate:g}_per_second"] = {
+            "steady_calls_per_second": median("pipeline", "steady_calls_per_second",
+                                              rate=rate),
+            **{f"to_queue_{k}_ms": statistics.median(r["to_queue_ms"].get(k, math.nan)
+                                                      for r in at_rate)
+               for k in ("p50", "p95", "p99")}}
     return out
 
 
@@ -507,8 +518,8 @@ if __name__ == "__main__":
         bootstrap, source, target, count = sys.argv[2:6]
         print(json.dumps(aiokafka_ceiling(bootstrap, source, target, int(count))))
     elif command == "faust-ceiling":
-        bootstrap, profile, source, target, count, partitions, window, state = sys.argv[2:10]
+        bootstrap, profile, source, target, count, partitions, linger, state = sys.argv[2:10]
         faust_ceiling(bootstrap, profile, source, target, int(count), int(partitions),
-                      float(window), Path(state))
+                      float(linger), Path(state))
     else:
         main()
