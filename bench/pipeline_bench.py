@@ -22,6 +22,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import text
 
@@ -39,7 +40,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.conftest import Services, named_or_embedded_services, service_env, worker_config
 
 
-def records(prefix: str, count: int) -> list[tuple[str, bytes]]:
+def sample_documents() -> list[dict[str, Any]]:
+    """The demo's sample calls that make tickets (well-formed, not of the test hotline, not
+    faxes, with a text of a sensible length)."""
     valid = []
     for _, raw in read_replay_file(SAMPLE_CALLS):
         try:
@@ -51,6 +54,11 @@ def records(prefix: str, count: int) -> list[tuple[str, bytes]]:
                 document.get("hotline") != "99999" and document.get("channel") != "fax" \
                 and document["text"].strip():
             valid.append(document)
+    return valid
+
+
+def records(prefix: str, count: int) -> list[tuple[str, bytes]]:
+    valid = sample_documents()
     out = []
     for i in range(count):
         document = dict(valid[i % len(valid)], call_id=f"{prefix}-{i}")

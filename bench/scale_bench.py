@@ -52,9 +52,8 @@ from sqlalchemy import text
 from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from connectors.intake.replay import read_replay_file
+from bench.pipeline_bench import sample_documents
 from connectors.kafka_topics import ensure_topics
-from router.demo import SAMPLE_CALLS
 from router.embedded import free_port, spawn_worker, stop_process, wait_for_port
 from router.persistence.database import make_engine, upgrade_schema
 from tests.conftest import Services, named_or_embedded_services, service_env, worker_config
@@ -63,20 +62,6 @@ SCRIPT = str(Path(__file__).resolve())
 
 
 # --- the calls -------------------------------------------------------------------------
-
-def _sample_documents() -> list[dict[str, Any]]:
-    found = []
-    for _, raw in read_replay_file(SAMPLE_CALLS):
-        try:
-            document = json.loads(raw)
-        except ValueError:
-            continue
-        if isinstance(document, dict) and isinstance(document.get("text"), str) and \
-                document.get("call_id") and document.get("hotline") != "99999" and \
-                document.get("channel") != "fax" and 0 < len(document["text"].strip()) < 4000:
-            found.append(document)
-    return found
-
 
 # characters of made-up names (communities, streets, shops): a name of six of them is one
 # of 3 × 10^12, so no two calls share one
@@ -100,7 +85,7 @@ def distinct_calls(prefix: str, count: int) -> list[dict[str, Any]]:
     3-grams are its own and no incident's profile holds half of them; its hotline, channel
     and district come from the sample. The calls of another prefix (another measurement, on
     the same database) are other callers and other words too."""
-    samples = _sample_documents()
+    samples = sample_documents()
     rng = random.Random(prefix)
     # 催办 knows a caller by the first three and last four digits: 700,000 keys, taken in
     # turn from a place of this prefix's own
