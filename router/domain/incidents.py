@@ -171,6 +171,10 @@ class IncidentIndex:
         self._policy = policy
         self._incidents: dict[str, Incident] = {}
         self._postings: dict[str, set[str]] = {}
+        # the latest report seen (the area's event-time watermark), and a time no held
+        # incident's window closes before: expiring walks the incidents only past it
+        self.latest_report_at: datetime | None = None
+        self._first_close: datetime | None = None
 
     def __len__(self) -> int:
         return len(self._incidents)
@@ -193,6 +197,11 @@ class IncidentIndex:
         for gram in incident.profile.keys() - old:
             self._postings.setdefault(gram, set()).add(incident.incident_id)
         self._incidents[incident.incident_id] = incident
+        if self.latest_report_at is None or incident.last_report_at > self.latest_report_at:
+            self.latest_report_at = incident.last_report_at
+        closes = incident.last_report_at + self._policy.window
+        if self._first_close is None or closes < self._first_close:
+            self._first_close = closes
 
     def drop(self, incident_id: str) -> None:
         incident = self._incidents.pop(incident_id, None)
@@ -207,10 +216,14 @@ class IncidentIndex:
 
     def expire(self, watermark: datetime) -> list[str]:
         """Drop the incidents whose window closed before the watermark (event time)."""
+        if self._first_close is None or watermark <= self._first_close:
+            return []  # nothing held can have closed yet: no walk
         gone = [i.incident_id for i in self._incidents.values()
                 if i.last_report_at + self._policy.window < watermark]
         for incident_id in gone:
             self.drop(incident_id)
+        self._first_close = min((i.last_report_at + self._policy.window
+                                 for i in self._incidents.values()), default=None)
         return gone
 
     def match(self, grams: frozenset[str], received_at: datetime

@@ -2,22 +2,23 @@
 
 Placing a batch's reports happens inside the transaction that creates its tickets: the batch
 locks the `incident_areas` row of each area it touches (in key order, so two batches never
-deadlock), so two workers never open two incidents for one matter; reading the row's revision
-tells the worker whether its cached index of the area's incidents still holds, or must be
-read again because another worker changed it. The database is the truth: a restarted worker
-reads an area's open incidents back on first touch, and a transaction that fails forgets the
-areas it touched.
+deadlock) and moves its revision on, so two workers never open two incidents for one matter.
+Every incident the transaction writes carries that revision: a worker whose cached index of
+an area is older than the area's revision reads back only the incidents written since, not
+the whole area (two workers touch the same areas on nearly every batch). The database is the
+truth: a restarted worker reads an area's open incidents back on first touch, and a
+transaction that fails forgets the areas it touched.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, RowMapping, select, update
+from sqlalchemy import Connection, Engine, RowMapping, and_, bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from router.domain.hotspots import PROACTIVE_CHANNEL
@@ -31,7 +32,7 @@ from router.domain.incidents import (
 from router.domain.routing import Disposition
 from router.domain.sla import SlaPolicy
 from router.domain.tickets import UNRESOLVED_STATUSES, Ticket
-from router.persistence.errors import database_errors_as_transient
+from router.persistence.errors import StoreUnavailable, database_errors_as_transient
 from router.persistence.schema import incident_areas, incidents, reports, tickets
 
 
@@ -48,6 +49,7 @@ class Placement:
     new: set[str] = field(default_factory=set)  # incident ids opened by this batch
     before: dict[str, int] = field(default_factory=dict)  # incident id → reports it had
     areas: set[str] = field(default_factory=set)
+    revisions: dict[str, int] = field(default_factory=dict)  # area → revision written
 
     def reports_before(self, incident_id: str) -> int:
         """What the incident counted before this batch's reports were counted on it: its
@@ -101,6 +103,14 @@ class IncidentStore:
                                                    "sqlite": sqlite.insert}
         self._insert = inserts[engine.dialect.name]
         self._cache: dict[str, tuple[int, IncidentIndex]] = {}  # area → (revision, index)
+        self._made_areas: set[str] = set()  # areas whose incident_areas row is known to exist
+        placed = incidents.c.incident_id == bindparam("b_incident_id")
+        self._update = update(incidents).where(placed).values(
+            {name: bindparam(f"b_{name}") for name in _WRITTEN})
+        self._close = update(incidents).where(placed).values(
+            status="closed", updated_at=bindparam("b_updated_at"),
+            area_revision=bindparam("b_area_revision"))
+        self.read_back = 0  # incidents read from the database into the cache, for operators
 
     # -- placing, inside the caller's transaction -------------------------------------------
 
@@ -114,8 +124,9 @@ class IncidentStore:
             return placement
         placement.areas = {t.area or "" for t in joining}
         try:
-            indexes = {area: self._locked_index(connection, area)
-                       for area in sorted(placement.areas)}
+            self._make_areas(placement.areas)
+            placement.revisions = self._lock_areas(connection, placement.areas)
+            indexes = self._fresh_indexes(connection, placement.revisions)
             grams_of: dict[str, frozenset[str]] = {}
             for ticket in joining:
                 index = indexes[ticket.area or ""]
@@ -184,57 +195,110 @@ class IncidentStore:
         the incidents whose lead ticket was no longer open."""
         now = datetime.now(UTC)
         lost = {placement.opened[c] for c in placement.opened if c not in led}
-        rows = []
+        rows: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        closing: list[dict[str, Any]] = []
         for incident_id, incident in placement.changed.items():
+            revision = placement.revisions[incident.area]
             if incident_id in lost or incident_id in closed:
                 self._index(incident.area).drop(incident_id)
+                if incident_id in closed:
+                    closing.append({"b_incident_id": incident_id, "b_updated_at": now,
+                                    "b_area_revision": revision})
                 continue
             incident = _recounted(incident, placement.reports_before(incident_id)
                                   + counted.get(incident_id, 0))
             self._index(incident.area).put(incident)
             if incident_id in placement.new:
-                rows.append(_row(incident, self._origin, now))
+                rows.append(_row(incident, self._origin, now, revision))
             else:
-                connection.execute(update(incidents).where(
-                    incidents.c.incident_id == incident_id).values(_values(incident, now)))
+                updates.append({"b_incident_id": incident_id} | {
+                    f"b_{name}": value for name, value in _values(incident, now, revision).items()})
+        # each statement's rows go together (psycopg's pipeline mode), not one trip a row
         if rows:
             connection.execute(incidents.insert(), rows)
-        if closed:
-            connection.execute(update(incidents).where(incidents.c.incident_id.in_(closed))
-                               .values(status="closed", updated_at=now))
-        for area in sorted(placement.areas):
-            self._bump(connection, area)
+        if updates:
+            connection.execute(self._update, updates)
+        if closing:
+            connection.execute(self._close, closing)
+        for area in placement.areas:
+            self._settled(area, placement.revisions[area])
 
     def forget(self, placement: Placement) -> None:
         """The transaction failed: what this worker cached of the areas may be wrong."""
         for area in placement.areas:
             self._cache.pop(area, None)
 
-    def _lock_area(self, connection: Connection, area: str) -> int:
-        """Take the area's row (made at first use) until the transaction ends; its revision."""
-        key = self._area_key(area)
-        connection.execute(self._insert(incident_areas).on_conflict_do_nothing(
-            index_elements=["key"]), [{"key": key, "revision": 0}])
-        query = select(incident_areas.c.revision).where(incident_areas.c.key == key)
+    def _lock_areas(self, connection: Connection, areas: Collection[str]) -> dict[str, int]:
+        """Take the areas' rows until the transaction ends, moving each one's revision on;
+        answers area → the revision this transaction writes (the one before it, plus one)."""
+        keys = {self._area_key(area): area for area in areas}
+        chosen = select(incident_areas.c.key).where(incident_areas.c.key.in_(keys))
         if self._postgres:
-            query = query.with_for_update()
-        return int(connection.execute(query).scalar_one())
+            # rows are locked in key order, so two batches never deadlock (SQLite has one
+            # writer at a time and needs no lock)
+            chosen = chosen.order_by(incident_areas.c.key).with_for_update()
+        moved = connection.execute(
+            update(incident_areas).where(incident_areas.c.key.in_(chosen))
+            .values(revision=incident_areas.c.revision + 1)
+            .returning(incident_areas.c.key, incident_areas.c.revision))
+        revisions = {keys[key]: int(revision) for key, revision in moved}
+        if len(revisions) != len(keys):
+            self._made_areas.difference_update(areas)  # made again on the next try
+            raise StoreUnavailable("an area's incident_areas row is missing")
+        return revisions
 
-    def _locked_index(self, connection: Connection, area: str) -> IncidentIndex:
-        revision = self._lock_area(connection, area)
-        cached = self._cache.get(area)
-        if cached is not None and cached[0] == revision:
-            return cached[1]
-        index = IncidentIndex(self.policy)
-        rows = connection.execute(
-            select(incidents).join(tickets, tickets.c.ticket_id == incidents.c.lead_ticket_id)
-            .where(incidents.c.origin == self._origin, incidents.c.area == area,
-                   incidents.c.status == "open",
-                   tickets.c.status.in_([s.value for s in UNRESOLVED_STATUSES])))
-        for row in rows:
-            index.put(incident_from(row._mapping))
-        self._cache[area] = (revision, index)
-        return index
+    def _make_areas(self, areas: Collection[str]) -> None:
+        """The rows of the areas this worker has not placed in before, made in a transaction
+        of its own before the placing one writes anything: committed at once, they hold no
+        lock that a batch locking areas in key order could wait on."""
+        new = sorted(self._area_key(area) for area in set(areas) - self._made_areas)
+        if not new:
+            return
+        with self._engine.begin() as connection:
+            connection.execute(self._insert(incident_areas).on_conflict_do_nothing(
+                index_elements=["key"]), [{"key": key, "revision": 0} for key in new])
+        self._made_areas.update(areas)
+
+    def _fresh_indexes(self, connection: Connection, revisions: Mapping[str, int]
+                       ) -> dict[str, IncidentIndex]:
+        """Each area's cached index, brought up to the revision before this transaction's:
+        an area never seen is read whole (its open incidents), a stale one gets the
+        incidents written since the revision it holds (dropping those no longer open)."""
+        indexes: dict[str, IncidentIndex] = {}
+        unseen: list[str] = []
+        stale: dict[str, int] = {}
+        for area, revision in revisions.items():
+            cached = self._cache.get(area)
+            if cached is None:
+                unseen.append(area)
+                indexes[area] = IncidentIndex(self.policy)
+                continue
+            indexes[area] = cached[1]
+            if cached[0] < revision - 1:
+                stale[area] = cached[0]
+        read = (select(incidents, tickets.c.status.label("lead_status"))
+                .join(tickets, tickets.c.ticket_id == incidents.c.lead_ticket_id)
+                .where(incidents.c.origin == self._origin))
+        unresolved = {s.value for s in UNRESOLVED_STATUSES}
+        if unseen:
+            for row in connection.execute(read.where(
+                    incidents.c.area.in_(unseen), incidents.c.status == "open",
+                    tickets.c.status.in_(unresolved))):
+                indexes[row.area].put(incident_from(row._mapping))
+                self.read_back += 1
+        if stale:
+            for row in connection.execute(read.where(or_(*(
+                    and_(incidents.c.area == area, incidents.c.area_revision > held)
+                    for area, held in stale.items())))):
+                if row.status == "open" and row.lead_status in unresolved:
+                    indexes[row.area].put(incident_from(row._mapping))
+                else:
+                    indexes[row.area].drop(row.incident_id)
+                self.read_back += 1
+        for area, index in indexes.items():
+            self._cache[area] = (revisions[area] - 1, index)
+        return indexes
 
     def _index(self, area: str) -> IncidentIndex:
         cached = self._cache.get(area)
@@ -243,19 +307,14 @@ class IncidentStore:
             self._cache[area] = cached
         return cached[1]
 
-    def _bump(self, connection: Connection, area: str) -> None:
-        key = self._area_key(area)
-        revision = connection.execute(
-            update(incident_areas).where(incident_areas.c.key == key)
-            .values(revision=incident_areas.c.revision + 1)
-            .returning(incident_areas.c.revision)).scalar_one()
+    def _settled(self, area: str, revision: int) -> None:
+        """The cached index of `area` now holds what this transaction wrote, at `revision`."""
         cached = self._cache.get(area)
         if cached is not None:
             index = cached[1]
-            if index:
-                latest = max(i.last_report_at for i in index)
-                index.expire(latest)  # bounded: a closed window never comes back
-            self._cache[area] = (int(revision), index)
+            if index.latest_report_at is not None:
+                index.expire(index.latest_report_at)  # bounded: a closed window never reopens
+            self._cache[area] = (revision, index)
 
     def _area_key(self, area: str) -> str:
         return f"{self._origin}|{area}"
@@ -325,12 +384,12 @@ class IncidentStore:
         """A dispatcher's correction, written in the caller's transaction; the area's
         cached incidents are read again by every worker."""
         now = datetime.now(UTC)
+        [revision] = self._lock_areas(connection, [incident.area]).values()
         connection.execute(update(incidents).where(
             incidents.c.incident_id == incident.incident_id).values(
-                _values(incident, now) | {"status": status, "merged_into": merged_into}))
-        self._lock_area(connection, incident.area)
+                _values(incident, now, revision) | {"status": status,
+                                                     "merged_into": merged_into}))
         self._cache.pop(incident.area, None)  # this worker reads the area again too
-        self._bump(connection, incident.area)
 
 
 def _incident_id(ticket: Ticket) -> str:
@@ -342,15 +401,21 @@ def _recounted(incident: Incident, reports: int) -> Incident:
     return dataclasses.replace(incident, reports=reports)
 
 
-def _values(incident: Incident, now: datetime) -> dict[str, Any]:
+# what placing a report writes of an existing incident
+_WRITTEN = ("last_report_at", "opened_at", "reports", "pressing_reports", "priority", "profile",
+            "lead_ticket_id", "updated_at", "area_revision")
+
+
+def _values(incident: Incident, now: datetime, revision: int) -> dict[str, Any]:
     return {"last_report_at": incident.last_report_at, "opened_at": incident.opened_at,
             "reports": incident.reports, "pressing_reports": incident.pressing_reports,
             "priority": incident.priority.value, "profile": dict(incident.profile),
-            "lead_ticket_id": incident.lead_ticket_id, "updated_at": now}
+            "lead_ticket_id": incident.lead_ticket_id, "updated_at": now,
+            "area_revision": revision}
 
 
-def _row(incident: Incident, origin: str, now: datetime) -> dict[str, Any]:
-    return _values(incident, now) | {
+def _row(incident: Incident, origin: str, now: datetime, revision: int) -> dict[str, Any]:
+    return _values(incident, now, revision) | {
         "incident_id": incident.incident_id, "origin": origin, "area": incident.area,
         "category": incident.category, "status": "open", "merged_into": None}
 

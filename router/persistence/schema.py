@@ -215,13 +215,17 @@ incidents = Table(
     Column("status", String(16), nullable=False),  # open | closed | merged
     Column("merged_into", String(40)),
     Column("updated_at", UtcDateTime, nullable=False),
+    # the incident_areas revision of the transaction that last wrote the row
+    Column("area_revision", Integer, nullable=False, server_default="0"),
     Index("ix_incidents_area", "origin", "area", "status", "last_report_at"),
+    Index("ix_incidents_area_revision", "origin", "area", "area_revision"),
     Index("ix_incidents_lead", "lead_ticket_id"),
 )
 
 # One row per deployment × area: locked while a batch places reports into the area's
 # incidents (so two workers never open two incidents for one matter); its revision goes up
-# with every change, telling a worker whether its cached incidents of the area still hold.
+# with every change, telling a worker whether its cached incidents of the area still hold,
+# and which incidents changed since the revision it holds.
 incident_areas = Table(
     "incident_areas",
     metadata,

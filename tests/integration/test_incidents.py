@@ -221,6 +221,61 @@ def test_workers_sharing_a_database_share_the_incidents(engine: Engine,
     assert record.incident.reports == 3
 
 
+def made_up_matters(count: int, seed: int) -> list[str]:
+    """Texts sharing no words with each other or with WATER, none urgent (which would stand
+    alone): each its own incident."""
+    rng = random.Random(seed)
+    texts: list[str] = []
+    while len(texts) < count:
+        text = "".join(chr(rng.randrange(0x4E00, 0x9FA5)) for _ in range(24))
+        if URGENCY.assess(text).urgency == "general":
+            texts.append(text)
+    return texts
+
+
+def test_a_worker_whose_area_is_stale_reads_back_only_what_changed(engine: Engine,
+                                                                   services: Services) -> None:
+    origin = f"inc-{services.run_id}-{next(_ORIGINS)}-stale"
+    one, two = desk(engine, services, origin=origin), desk(engine, services, origin=origin)
+    two.prefix += "-two"
+    others = made_up_matters(41, seed=7)
+    [first, *_] = one.record(one.call(WATER[0], area="anning"),
+                             *(one.call(text, 1, area="anning") for text in others[:40]))
+    [joined] = two.record(two.call(WATER[1], 2, area="anning"))  # two reads the area whole
+    assert joined.incident
+    assert two.incidents.read_back == 41
+    # one changes two incidents of the area: counts a report on WATER's, opens another
+    one.record(one.call(WATER[2], 3, area="anning"), one.call(others[40], 3, area="anning"))
+    [again] = two.record(two.call(WATER[3], 4, area="anning"))
+    assert again.incident
+    assert two.incidents.read_back == 41 + 2
+    record = two.incidents.led_by(first.ticket.ticket_id)
+    assert record is not None
+    assert record.incident.reports == 4  # nobody's count was lost to a stale cache
+    # two's changes reach one the same way
+    [last] = one.record(one.call(WATER[0] + "。", 5, area="anning"))
+    assert last.ticket.ticket_id == first.ticket.ticket_id
+    assert one.incidents.read_back == 0 + 1 + 1  # its first read found nothing; then WATER's, twice
+
+
+def test_a_merge_made_at_one_worker_reaches_another_workers_cache(engine: Engine,
+                                                                  services: Services) -> None:
+    origin = f"inc-{services.run_id}-{next(_ORIGINS)}-merge"
+    policy = IncidentPolicy(min_share=0.9)  # two incidents to begin with
+    one, two = (desk(engine, services, policy, origin=origin),
+                desk(engine, services, policy, origin=origin))
+    two.prefix += "-two"
+    kept, merged = one.record(one.call(WATER[0]), one.call(WATER[2], 1))
+    assert merged.created
+    [noise] = two.record(two.call(NOISE, 2))  # two caches the area: both incidents open
+    assert noise.created
+    asyncio.run(desk_for(one).merge(merged.ticket.ticket_id, kept.ticket.ticket_id,
+                                    "dispatcher-7"))
+    [later] = two.record(two.call(WATER[2] + "。", 3))
+    assert later.incident
+    assert later.ticket.ticket_id == kept.ticket.ticket_id  # not the merged incident's lead
+
+
 def desk_for(d: Desk) -> TicketDesk:
     return TicketDesk(CONFIG.routing, CLASSIFIER.categories, d.repository, CONFIG.sla.policy)
 

@@ -109,6 +109,21 @@ def test_the_index_finds_what_the_rule_finds_and_forgets_what_is_dropped() -> No
     assert len(index) == 0
 
 
+def test_expiring_drops_exactly_the_incidents_whose_window_closed() -> None:
+    index = IncidentIndex(POLICY)
+    hour = timedelta(hours=1)
+    index.put(incident(WATER, 1, AT))
+    index.put(incident(LIGHTS, 2, AT + 3 * hour))
+    assert index.latest_report_at == AT + 3 * hour
+    assert index.expire(AT + POLICY.window) == []  # the window includes its last instant
+    assert index.expire(AT + POLICY.window + hour) == ["INC-1"]
+    index.put(incident(WATER_AGAIN, 3, AT - hour))  # a late report read back from the database
+    assert index.expire(AT + POLICY.window + hour) == ["INC-3"]
+    assert index.expire(AT + POLICY.window + 4 * hour) == ["INC-2"]
+    assert len(index) == 0
+    assert index.expire(AT + 10 * POLICY.window) == []
+
+
 def test_the_policy_refuses_nonsense() -> None:
     with pytest.raises(ValueError, match="min_share"):
         IncidentPolicy(min_share=0)
