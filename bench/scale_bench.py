@@ -19,8 +19,10 @@ ones for the rest, as `bench/pipeline_bench.py`):
 Calls are of distinct callers and distinct matters (see `distinct_calls`), so neither 催办
 nor incidents fold them into few tickets (the counts printed say how many were). Steady rate
 is the middle 80 % of the calls done over the time they took, which leaves the consumer
-group's join and the tail out. CPU is the worker process's user + system seconds per call;
-peak memory its high-water resident set.
+group's join and the tail out. CPU is the worker process's user + system seconds per call,
+and beside it the broker's, Redis's and PostgreSQL's over the same window (they share the
+machine's cores); peak memory the worker's high-water resident set. `--profile` samples the
+first worker's thread holding the GIL (py-spy `--gil`): where its CPU goes, not its waits.
 Prints one JSON line per measurement and a summary of medians and ratios.
 """
 
@@ -337,6 +339,22 @@ def _peak_rss_mib(pid: int) -> float:
     return float("nan")
 
 
+_SERVICES = {"postgres": "postgresql", "java": "kafka", "redis-server": "redis",
+             "tansu": "kafka"}
+
+
+def _services_cpu() -> dict[str, float]:
+    """User + system seconds of the broker, Redis and PostgreSQL processes on this machine
+    (those that exit between two readings drop out: PostgreSQL's pooled backends live on)."""
+    found: dict[str, float] = {}
+    for process in psutil.process_iter(["name", "cpu_times"]):
+        service = _SERVICES.get(process.info["name"] or "")
+        times = process.info["cpu_times"]
+        if service is not None and times is not None:
+            found[service] = found.get(service, 0.0) + times.user + times.system
+    return found
+
+
 def pipeline(services: Services, state_dir: Path, count: int, workers: int, rate: float,
              partitions: int, linger: float, profile: Path | None = None) -> dict[str, Any]:
     engine = make_engine(services.database_url)
@@ -358,10 +376,11 @@ def pipeline(services: Services, state_dir: Path, count: int, workers: int, rate
             wait_for_port(port, 120, processes[-1], "worker", log_path)
         watched = [psutil.Process(p.pid) for p in processes]
         cpu_before = [sum(w.cpu_times()[:2]) for w in watched]
+        services_before = _services_cpu()
         if profile is not None:  # the first worker's stacks, for flame graphs (py-spy)
             processes.append(subprocess.Popen(
                 [str(Path(sys.executable).with_name("py-spy")), "record", "--pid",
-                 str(processes[0].pid), "--format", "raw", "--rate", "200", "--output",
+                 str(processes[0].pid), "--format", "raw", "--rate", "200", "--gil", "--output",
                  str(profile)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         produced = child("produce", services.kafka_bootstrap, env["HOTLINE_KAFKA_CALLS_TOPIC"],
                          services.run_id, str(count), str(rate))
@@ -381,6 +400,8 @@ def pipeline(services: Services, state_dir: Path, count: int, workers: int, rate
                 done = now_done
         cpu = [sum(w.cpu_times()[:2]) - before for w, before in zip(watched, cpu_before,
                                                                       strict=True)]
+        services_cpu = {name: seconds - services_before.get(name, 0.0)
+                        for name, seconds in _services_cpu().items()}
         peaks = [_peak_rss_mib(p.pid) for p in processes[:workers]]
     finally:
         for process in processes:
@@ -396,6 +417,8 @@ def pipeline(services: Services, state_dir: Path, count: int, workers: int, rate
         "calls_per_second": round(len(done_times) / (max(done_times) - first_sent), 1),
         "steady_calls_per_second": round(_steady_rate(done_times), 1),
         "cpu_ms_per_call": [round(1000 * c / count, 3) for c in cpu],
+        "services_cpu_ms_per_call": {name: round(1000 * seconds / count, 3)
+                                     for name, seconds in sorted(services_cpu.items())},
         "peak_rss_mib": [round(p, 1) for p in peaks]}
     if rate:
         result["to_database_ms"] = _percentiles(

@@ -46,6 +46,15 @@ class ClaimedEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class QueueGauges:
+    """One unit's queue as the city's gauges show it, both lanes together."""
+    waiting: int = 0  # never delivered to anyone
+    pending: int = 0  # delivered, not acknowledged
+    urgent_waiting: int = 0
+    oldest_waiting_seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class PendingEntry:
     entry_id: str
     consumer: str
@@ -145,37 +154,57 @@ class DepartmentQueues:
 
     def depth(self, unit: str) -> dict[str, int]:
         """Entries never delivered (waiting) and delivered but unacknowledged (pending)."""
-        total = {"waiting": 0, "pending": 0, "urgent_waiting": 0}
-        for lane, key in self._lanes(unit):
-            self._ensure_group(key)
-            for group in self._redis.xinfo_groups(key):
-                if group["name"] != GROUP:
-                    continue
-                waiting = group.get("lag")
-                if waiting is None:  # Redis before 7 reports no lag: count past the cursor
-                    after = f"({group['last-delivered-id']}"
-                    waiting = len(self._redis.xrange(key, min=after, max="+"))
-                total["waiting"] += int(waiting)
-                total["pending"] += int(group["pending"])
-                if lane == URGENT:
-                    total["urgent_waiting"] = int(waiting)
-        return total
+        found = self.gauges([unit], 0)[unit]
+        return {"waiting": found.waiting, "pending": found.pending,
+                "urgent_waiting": found.urgent_waiting}
 
     def oldest_waiting_seconds(self, unit: str, now_ms: int) -> float:
-        """How long the oldest entry nobody has claimed yet has waited (0: none waits). A
-        stream entry's id is the millisecond it was added."""
-        oldest = 0.0
-        for _lane, key in self._lanes(unit):
-            self._ensure_group(key)
-            for group in self._redis.xinfo_groups(key):
-                if group["name"] != GROUP:
-                    continue
-                first = self._redis.xrange(key, min=f"({group['last-delivered-id']}", max="+",
-                                           count=1)
-                if first:
-                    added_ms = int(str(first[0][0]).split("-", 1)[0])
-                    oldest = max(oldest, (now_ms - added_ms) / 1000)
-        return oldest
+        """How long the oldest entry nobody has claimed yet has waited (0: none waits)."""
+        return self.gauges([unit], now_ms)[unit].oldest_waiting_seconds
+
+    def gauges(self, units: Sequence[str], now_ms: int) -> dict[str, QueueGauges]:
+        """Each unit's depth and oldest waiting age, in two pipelined round trips whatever
+        the number of units. A stream entry's id is the millisecond it was added; a stream
+        not made yet is an empty queue (nothing is created to read it)."""
+        lanes = [(unit, lane, key) for unit in units for lane, key in self._lanes(unit)]
+        try:
+            groups = self._pipelined([("xinfo_groups", (key,), {}) for *_, key in lanes])
+            cursors = {key: group for (*_, key), found in zip(lanes, groups, strict=True)
+                       if not _no_such_key(found) for group in _answer(found)
+                       if group["name"] == GROUP}
+            reads: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
+            for key, group in cursors.items():
+                after = f"({group['last-delivered-id']}"
+                reads.append(("xrange", (key,), {"min": after, "max": "+", "count": 1}))
+                if group.get("lag") is None:  # Redis before 7: count past the cursor
+                    reads.append(("xrange", (key,), {"min": after, "max": "+"}))
+            answers = iter(self._pipelined(reads))
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            raise QueueUnavailable(f"department queues unavailable: {exc}") from exc
+        found = {unit: QueueGauges() for unit in units}
+        for unit, lane, key in lanes:
+            group = cursors.get(key)
+            if group is None:
+                continue
+            first = _answer(next(answers))
+            lag = group.get("lag")
+            waiting = int(lag) if lag is not None else len(_answer(next(answers)))
+            age = (now_ms - int(str(first[0][0]).split("-", 1)[0])) / 1000 if first else 0.0
+            held = found[unit]
+            found[unit] = QueueGauges(
+                waiting=held.waiting + waiting, pending=held.pending + int(group["pending"]),
+                urgent_waiting=waiting if lane == URGENT else held.urgent_waiting,
+                oldest_waiting_seconds=max(held.oldest_waiting_seconds, age))
+        return found
+
+    def _pipelined(self, commands: Sequence[tuple[str, tuple[Any, ...], dict[str, Any]]]
+                   ) -> list[Any]:
+        if not commands:
+            return []
+        pipe = self._redis.pipeline(transaction=False)
+        for name, args, kwargs in commands:
+            getattr(pipe, name)(*args, **kwargs)
+        return list(pipe.execute(raise_on_error=False))
 
     def entries(self, unit: str, count: int = 100) -> list[ClaimedEntry]:
         """The newest entries of the unit's queue, whoever holds them: urgent ones first."""
@@ -193,6 +222,16 @@ class DepartmentQueues:
         except ResponseError as exc:
             if "BUSYGROUP" not in str(exc):
                 raise
+
+
+def _no_such_key(answer: Any) -> bool:
+    return isinstance(answer, ResponseError) and "no such key" in str(answer).lower()
+
+
+def _answer(answer: Any) -> Any:
+    if isinstance(answer, Exception):  # a pipelined command's own error, as it would raise
+        raise answer
+    return answer
 
 
 def _entry_id(lane: str, raw: str) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -31,9 +31,17 @@ class Lease(Protocol):
     def release(self) -> None: ...
 
 
+class UnitQueue(Protocol):
+    @property
+    def waiting(self) -> int: ...
+    @property
+    def pending(self) -> int: ...
+    @property
+    def oldest_waiting_seconds(self) -> float: ...
+
+
 class QueueDepths(Protocol):
-    def depth(self, unit: str) -> dict[str, int]: ...
-    def oldest_waiting_seconds(self, unit: str, now_ms: int) -> float: ...
+    def gauges(self, units: Sequence[str], now_ms: int) -> Mapping[str, UnitQueue]: ...
 
 
 class ActiveSurges(Protocol):
@@ -103,13 +111,10 @@ class CityGauges:
                 raised[found.category] = raised.get(found.category, 0) + 1
             for category, count in raised.items():
                 self._metrics.hotspots_active.labels(category).set(count)
-        now_ms = int(time.time() * 1000)
-        for unit in self._units:
-            depth = self._queues.depth(unit)
-            self._metrics.queue_pending.labels(unit).set(depth["waiting"] + depth["pending"])
-            self._metrics.queue_waiting.labels(unit).set(depth["waiting"])
-            self._metrics.queue_oldest_waiting.labels(unit).set(
-                self._queues.oldest_waiting_seconds(unit, now_ms))
+        for unit, queue in self._queues.gauges(self._units, int(time.time() * 1000)).items():
+            self._metrics.queue_pending.labels(unit).set(queue.waiting + queue.pending)
+            self._metrics.queue_waiting.labels(unit).set(queue.waiting)
+            self._metrics.queue_oldest_waiting.labels(unit).set(queue.oldest_waiting_seconds)
         return True
 
     async def collect_lag(self) -> None:

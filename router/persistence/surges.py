@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from router.domain.hotspots import (
@@ -23,7 +23,7 @@ from router.domain.hotspots import (
     observe,
     surge_key,
 )
-from router.persistence.errors import database_errors_as_transient
+from router.persistence.errors import StoreUnavailable, database_errors_as_transient
 from router.persistence.schema import surges
 
 
@@ -36,29 +36,31 @@ class SurgeStore:
         inserts: dict[str, Callable[..., Any]] = {"postgresql": postgresql.insert,
                                                    "sqlite": sqlite.insert}
         self._insert = inserts[engine.dialect.name]
+        self._made: set[str] = set()  # keys whose row is known to exist
+        self._update = update(surges).where(surges.c.key == bindparam("b_key")).values(
+            state=bindparam("b_state"), updated_at=bindparam("b_updated_at"),
+            raised_at=bindparam("b_raised_at"))
 
     def count(self, reports: Sequence[Report]) -> list[KeyChange]:
         """Count the reports, in event-time order, into their keys; the raised surges also
-        see time pass (so they clear without further calls). One transaction."""
+        see time pass (so they clear without further calls). One transaction: one locked
+        read of the keys counted into and the keys raised, one batch of updates."""
         if not reports:
             return []
         now = datetime.now(UTC)
         by_key: dict[str, list[Report]] = {}
         for report in sorted(reports, key=lambda r: r.received_at):
             by_key.setdefault(self._key(report), []).append(report)
+        self._make_keys(by_key)
         watermark = max(r.received_at for r in reports)
         changes: list[KeyChange] = []
+        written: list[dict[str, Any]] = []
         with database_errors_as_transient(), self._engine.begin() as connection:
-            connection.execute(
-                self._insert(surges).on_conflict_do_nothing(index_elements=["key"]),
-                [{"key": key, "origin": self._origin, "category": found[0].category,
-                  "area": found[0].area, "state": state_document(SurgeState()),
-                  "updated_at": now} for key, found in by_key.items()])
-            raised = [row.key for row in connection.execute(
-                select(surges.c.key).where(surges.c.origin == self._origin,
-                                           surges.c.raised_at.isnot(None)))]
-            keys = sorted({*by_key, *raised})
-            for row in self._locked(connection, keys):
+            rows = list(self._locked(connection, sorted(by_key)))
+            if not by_key.keys() <= {row.key for row in rows}:
+                self._made.difference_update(by_key)  # made again on the next try
+                raise StoreUnavailable("a surge key's row is missing")
+            for row in rows:
                 state = state_from(row.state)
                 for report in by_key.get(row.key, []):
                     state, change = observe(state, report.received_at, self.policy)
@@ -67,18 +69,39 @@ class SurgeStore:
                 state, change = advance(state, watermark, self.policy)
                 if change.cleared:
                     changes.append(KeyChange(row.category, row.area, change))
-                connection.execute(
-                    update(surges).where(surges.c.key == row.key).values(
-                        state=state_document(state), updated_at=now,
-                        raised_at=state.surge.raised_at if state.surge else None))
+                written.append({"b_key": row.key, "b_state": state_document(state),
+                                "b_updated_at": now,
+                                "b_raised_at": state.surge.raised_at if state.surge else None})
+            connection.execute(self._update, written)
         return changes
+
+    def _make_keys(self, found: Mapping[str, Sequence[Report]]) -> None:
+        """The rows of the keys this worker has not counted into before, made in a
+        transaction of its own: committed at once, they hold no lock that a batch locking
+        keys in order could wait on."""
+        new = sorted(set(found) - self._made)
+        if not new:
+            return
+        now = datetime.now(UTC)
+        with database_errors_as_transient(), self._engine.begin() as connection:
+            connection.execute(
+                self._insert(surges).on_conflict_do_nothing(index_elements=["key"]),
+                [{"key": key, "origin": self._origin, "category": found[key][0].category,
+                  "area": found[key][0].area, "state": state_document(SurgeState()),
+                  "updated_at": now} for key in new])
+        self._made.update(new)
 
     def _key(self, report: Report) -> str:
         # deployments sharing a database keep their own surges (as their tickets and outbox)
         return f"{self._origin}|{surge_key(report.category, report.area)}"
 
     def _locked(self, connection: Connection, keys: Sequence[str]) -> Any:
-        query = select(surges).where(surges.c.key.in_(keys)).order_by(surges.c.key)
+        """The keys' rows and every raised one of this origin, in key order."""
+        query = (select(surges)
+                 .where(or_(surges.c.key.in_(keys),
+                            and_(surges.c.origin == self._origin,
+                                 surges.c.raised_at.isnot(None))))
+                 .order_by(surges.c.key))
         if self._engine.dialect.name == "postgresql":
             query = query.with_for_update()  # in key order: two batches never deadlock
         return connection.execute(query)

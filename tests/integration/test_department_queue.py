@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from connectors.department_queue import DepartmentQueues
+from connectors.department_queue import DepartmentQueues, QueueGauges
 from router.ports import QueueItem
 from tests.conftest import Services
 
@@ -77,3 +77,21 @@ def test_urgent_work_left_idle_is_taken_over_first(queues: DepartmentQueues) -> 
     taken = queues.claim("transport", "staff-b", 1, reclaim_idle_seconds=0.01)
     assert [c.ticket_id for c in taken] == ["U1"]
     assert {p.consumer for p in queues.pending("transport")} == {"staff-a", "staff-b"}
+
+
+def test_the_city_gauges_read_every_units_queue_at_once(queues: DepartmentQueues,
+                                                         services: Services) -> None:
+    queues.enqueue([entry("N1"), entry("N2"), entry("U1", lane="urgent"),
+                    entry("E1", "education")])
+    added_ms = int(queues.entries("transport")[-1].entry_id.split("-")[0])
+    queues.claim("transport", "staff-a", 2)  # U1 and N1: pending; N2 waits
+    found = queues.gauges(["transport", "education", "sanitation"], added_ms + 5000)
+    assert (found["transport"].waiting, found["transport"].pending,
+            found["transport"].urgent_waiting) == (1, 2, 0)
+    assert 4.0 <= found["transport"].oldest_waiting_seconds <= 5.0  # N2, added after N1
+    assert (found["education"].waiting, found["education"].pending) == (1, 0)
+    # a unit that never had work reads as an empty queue, and reading makes no stream
+    assert found["sanitation"] == QueueGauges()
+    client = redis.Redis.from_url(services.redis_url, decode_responses=True)
+    assert not client.exists(queues.stream_key("sanitation"))
+    client.close()

@@ -9,9 +9,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, delete, select
 
 from router.domain.hotspots import Report, SurgePolicy
+from router.persistence.errors import StoreUnavailable
+from router.persistence.schema import surges
 from router.persistence.surges import SurgeStore
 from tests.conftest import Services
 from tests.integration.conftest import engine_on
@@ -65,3 +67,24 @@ def test_two_workers_share_one_surge_and_a_restart_keeps_it(engine: Engine,
     cleared = [c for c in restarted.count(later) if c.change.cleared]
     assert [(c.category, c.area) for c in cleared] == [("交通运输", "county")]
     assert restarted.active() == []
+
+
+def test_a_key_row_gone_under_a_worker_is_refused_once_and_made_again(
+        engine: Engine, services: Services) -> None:
+    """A worker makes a key's row once and then only locks it; a row gone from under it (a
+    database restored from before the key existed) is a transient refusal, and the next
+    batch makes it again instead of counting into nothing."""
+    origin = f"{services.run_id}-gone-{id(engine)}"
+    store = SurgeStore(engine, SurgePolicy(), origin=origin)
+    batch = reports(random.Random(7), "county", 6.0, START, 4)  # within one window
+    assert len(batch) >= 20
+    store.count(batch[:10])
+    with engine.begin() as connection:
+        connection.execute(delete(surges).where(surges.c.origin == origin))
+    with pytest.raises(StoreUnavailable):
+        store.count(batch[10:20])
+    store.count(batch[10:20])
+    with engine.connect() as connection:
+        [state] = connection.execute(select(surges.c.state)
+                                     .where(surges.c.origin == origin)).scalars()
+    assert sum(count for _bucket, count in state["buckets"]) == 10
