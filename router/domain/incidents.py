@@ -187,15 +187,24 @@ class IncidentIndex:
 
     def put(self, incident: Incident) -> None:
         before = self._incidents.get(incident.incident_id)
-        old = before.profile.keys() if before else frozenset()
-        for gram in old - incident.profile.keys():
-            holders = self._postings.get(gram)
-            if holders is not None:
-                holders.discard(incident.incident_id)
-                if not holders:
-                    del self._postings[gram]
-        for gram in incident.profile.keys() - old:
-            self._postings.setdefault(gram, set()).add(incident.incident_id)
+        postings = self._postings
+        if before is None:
+            for gram in incident.profile:
+                holders = postings.get(gram)
+                if holders is None:
+                    postings[gram] = {incident.incident_id}
+                else:
+                    holders.add(incident.incident_id)
+        elif before.profile is not incident.profile:  # the same profile: indexed already
+            old = before.profile.keys()
+            for gram in old - incident.profile.keys():
+                holders = postings.get(gram)
+                if holders is not None:
+                    holders.discard(incident.incident_id)
+                    if not holders:
+                        del postings[gram]
+            for gram in incident.profile.keys() - old:
+                postings.setdefault(gram, set()).add(incident.incident_id)
         self._incidents[incident.incident_id] = incident
         if self.latest_report_at is None or incident.last_report_at > self.latest_report_at:
             self.latest_report_at = incident.last_report_at
@@ -226,8 +235,10 @@ class IncidentIndex:
                                  for i in self._incidents.values()), default=None)
         return gone
 
-    def match(self, grams: frozenset[str], received_at: datetime
+    def match(self, grams: frozenset[str], received_at: datetime, excluding: str = ""
               ) -> tuple[Incident, float] | None:
+        """The incident this report belongs to (the most reports, then the largest share of
+        its grams), other than `excluding`; None: none takes it."""
         if len(grams) < self._policy.min_shingles:
             return None
         # Prefix filtering: an incident holding `need` of the report's grams holds at least
@@ -237,6 +248,7 @@ class IncidentIndex:
         postings = sorted((self._postings.get(gram, _NONE) for gram in grams), key=len)
         candidates = set().union(*postings[:len(grams) - need + 1])
         best: tuple[Incident, float] | None = None
+        candidates.discard(excluding)
         for incident_id in candidates:
             incident = self._incidents[incident_id]
             held = sum(map(incident.profile.__contains__, grams))  # in C, no set built

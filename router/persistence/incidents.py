@@ -167,11 +167,10 @@ class IncidentStore:
                 continue
             ticket = by_call[call_id]
             index = indexes[alone.area]
-            index.drop(incident_id)
-            found = index.match(grams_of[call_id], ticket.received_at)
+            found = index.match(grams_of[call_id], ticket.received_at, excluding=incident_id)
             if found is None:
-                index.put(alone)
                 continue
+            index.drop(incident_id)
             parent, share = found
             del placement.opened[call_id], placement.changed[incident_id]
             placement.new.discard(incident_id)

@@ -3,6 +3,7 @@ the index's candidates."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -122,6 +123,26 @@ def test_expiring_drops_exactly_the_incidents_whose_window_closed() -> None:
     assert index.expire(AT + POLICY.window + 4 * hour) == ["INC-2"]
     assert len(index) == 0
     assert index.expire(AT + 10 * POLICY.window) == []
+
+
+def test_a_report_may_look_past_its_own_incident_and_a_recount_keeps_the_index() -> None:
+    index = IncidentIndex(POLICY)
+    own, other = incident(WATER, 1), incident(WATER_AGAIN, 2)
+    index.put(own)
+    grams = text_grams(WATER)
+    found = index.match(grams, AT)
+    assert found is not None
+    assert found[0].incident_id == "INC-1"
+    assert index.match(grams, AT, excluding="INC-1") is None
+    index.put(other)
+    found = index.match(grams, AT, excluding="INC-1")
+    assert found is not None
+    assert found[0].incident_id == "INC-2"
+    index.put(dataclasses.replace(own, reports=5))  # recounted: the same words
+    index.drop("INC-2")
+    found = index.match(grams, AT)
+    assert found is not None
+    assert (found[0].incident_id, found[0].reports) == ("INC-1", 5)
 
 
 def test_the_policy_refuses_nonsense() -> None:
