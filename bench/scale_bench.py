@@ -22,7 +22,8 @@ is the middle 80 % of the calls done over the time they took, which leaves the c
 group's join and the tail out. CPU is the worker process's user + system seconds per call,
 and beside it the broker's, Redis's and PostgreSQL's over the same window (they share the
 machine's cores); peak memory the worker's high-water resident set. `--profile` samples the
-first worker's thread holding the GIL (py-spy `--gil`): where its CPU goes, not its waits.
+first worker of one run (`--profile-rate`) in the thread holding the GIL (py-spy `--gil`):
+where its CPU goes, not its waits.
 Prints one JSON line per measurement and a summary of medians and ratios.
 """
 
@@ -453,8 +454,11 @@ def main() -> None:
     parser.add_argument("--linger", type=float, default=0.005,
                         help="HOTLINE_KAFKA_BATCH_LINGER_SECONDS (the production default)")
     parser.add_argument("--profile", type=Path,
-                        help="write py-spy's collapsed stacks of the first full-speed one-worker"
-                             " run here")
+                        help="write py-spy's collapsed stacks of the first one-worker run at"
+                             " --profile-rate here")
+    parser.add_argument("--profile-rate", type=float, default=0,
+                        help="calls/s of the profiled run, one of --rate (default 0: full"
+                             " speed)")
     args = parser.parse_args()
     state_dir = Path(tempfile.mkdtemp(prefix="hotline-scale-"))
     rows: list[dict[str, Any]] = []
@@ -471,16 +475,18 @@ def main() -> None:
                 rows.append({"run": run, **row})
                 print(json.dumps(rows[-1]), flush=True)
             for workers in args.workers:
-                profile = args.profile if run == 0 and workers == 1 else None
+                profile = (args.profile if run == 0 and workers == 1
+                           and not args.profile_rate else None)
                 rows.append({"run": run, **pipeline(
                     fresh(), run_dir / f"full-{workers}", args.calls, workers, 0,
                     args.partitions, args.linger, profile)})
                 print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
             for rate in args.rate:
                 calls = args.rate_calls or int(30 * rate)
+                profile = args.profile if run == 0 and rate == args.profile_rate else None
                 rows.append({"run": run, **pipeline(
                     fresh(), run_dir / f"rate-{rate:g}", calls, 1, rate, args.partitions,
-                    args.linger)})
+                    args.linger, profile)})
                 print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
     print(json.dumps(summary(rows, args, first), ensure_ascii=False))
 
