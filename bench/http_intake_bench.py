@@ -16,6 +16,7 @@ import argparse
 import concurrent.futures
 import json
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -75,6 +76,9 @@ def main() -> None:
     parser.add_argument("--agents", type=int, action="append")
     parser.add_argument("--pace", type=float, default=0.0,
                         help="seconds from one call of an agent to its next (0: at once)")
+    parser.add_argument("--profile", type=Path,
+                        help="write py-spy's collapsed stacks of the worker's thread holding"
+                             " the GIL here, over all the agents' runs")
     args = parser.parse_args()
     state_dir = Path(tempfile.mkdtemp(prefix="hotline-http-bench-"))
     with named_or_embedded_services(state_dir, "h") as services:
@@ -84,8 +88,14 @@ def main() -> None:
         worker = start_worker(env, state_dir / "worker.log")
         api = f"http://127.0.0.1:{port}"
         token = UnitTokens(env["HOTLINE_API_UNIT_TOKEN_SECRET"]).issue("dispatch-center")
+        profiler: subprocess.Popen[bytes] | None = None
         try:
             post(api, token, distinct_calls(f"{services.run_id}-warm", 1)[0])
+            if args.profile is not None:
+                profiler = subprocess.Popen(
+                    [str(Path(sys.executable).with_name("py-spy")), "record", "--pid",
+                     str(worker.pid), "--format", "raw", "--rate", "200", "--gil", "--output",
+                     str(args.profile)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             for agents in args.agents or [1, 20]:
                 calls = distinct_calls(f"{services.run_id}-{agents}", args.calls)
                 results, elapsed = run_agents(api, token, calls, agents, args.pace)
@@ -99,6 +109,8 @@ def main() -> None:
                     "calls_per_second": round(len(results) / elapsed, 1)}))
         finally:
             stop_process(worker, timeout=20)
+            if profiler is not None:  # py-spy writes its stacks once the worker has gone
+                profiler.wait(60)
 
 
 if __name__ == "__main__":
