@@ -66,7 +66,9 @@ async def create_call(body: CallIn, caller: Caller, ctx: Context, response: Resp
         document["override"] = {**body.override.model_dump(), "agent_id": body.agent_id}
     call = _parse(ctx, document)
     repository = ctx.components.repository
-    known = await asyncio.to_thread(_ticket_of_known_call, repository, call.call_id)
+    # an id made here names no call yet; one the desktop chose may be a retry
+    known = None if not body.call_id else await asyncio.to_thread(
+        _ticket_of_known_call, repository, call.call_id)
     if known is not None:  # a retry gets its ticket; another call with the id is refused
         await _refuse_a_different_call(repository, known, call)
         state = await _state(repository, call.call_id, known)

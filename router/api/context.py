@@ -34,16 +34,22 @@ class ApiContext:
         return self.components.config.routing.dispatcher_unit
 
 
-def context(request: Request) -> ApiContext:
+# The dependencies are coroutines though they never wait: FastAPI runs a plain function
+# dependency on a thread of its pool, a hop per request that cost more than the work.
+async def context(request: Request) -> ApiContext:
+    return _context_of(request)
+
+
+def _context_of(request: Request) -> ApiContext:
     found: ApiContext = request.app.state.context
     return found
 
 
-def credential(request: Request,
-               authorization: Annotated[str | None, Header()] = None) -> Credential:
+async def credential(request: Request,
+                     authorization: Annotated[str | None, Header()] = None) -> Credential:
     """The credential that came with the request; 401 without a valid, unexpired one."""
     token = (authorization or "").removeprefix("Bearer ").strip()
-    found = context(request).components.unit_tokens.credential_of(token) if token else None
+    found = _context_of(request).components.unit_tokens.credential_of(token) if token else None
     if found is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED,
                             "a valid, unexpired unit token is required",
