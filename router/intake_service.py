@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -172,17 +172,22 @@ class IntakeService:
         unique: dict[str, CallRecord] = {}
         for call in calls:
             unique.setdefault(call.call_id, call)
-        existing = self._repository.find_by_call_ids(unique)
-        reported = self._repository.reported_calls(c for c in unique if c not in existing)
+        now = self._clock()
+        # the callers' open tickets are looked up for every call, not only the new ones: it
+        # saves a second look, and a replayed call's key adds only tickets no one asks for
+        seen = self._repository.known_calls(
+            unique, {key for call in unique.values()
+                     if (key := caller_key(call.caller_contact)) is not None},
+            now - self._repeat_policy.window)
+        existing, reported = seen.tickets, seen.reported
         new_calls = [call for call_id, call in unique.items()
                      if call_id not in existing and call_id not in reported]
-        now = self._clock()
         classify_started = time.perf_counter()
         proposed = [self._ticket(call, assessment, now) for call, assessment in zip(
             new_calls, self.assess(new_calls), strict=True)]
         classify_seconds = time.perf_counter() - classify_started
         observe("classify", classify_seconds)
-        repeats, first_calls = self._repeats(new_calls, proposed, now)
+        repeats, first_calls = self._repeats(new_calls, proposed, now, seen.open_by_caller)
         fresh = self._create(first_calls, repeats)
         refused = [r for r in repeats if r.call.call_id not in fresh.counted]
         if refused:  # their tickets closed meanwhile: they are new demands after all
@@ -296,14 +301,14 @@ class IntakeService:
         return _Created(fresh, {r.call.call_id for r in repeats
                                 if r.call.call_id in done.counted}, dict(done.attached))
 
-    def _repeats(self, calls: Sequence[CallRecord], proposed: Sequence[Ticket], now: datetime
+    def _repeats(self, calls: Sequence[CallRecord], proposed: Sequence[Ticket], now: datetime,
+                 open_by_caller: Mapping[str, list[Ticket]]
                  ) -> tuple[list[RepeatCall], list[Ticket]]:
-        """催办: which calls count on an open ticket of the same caller, about the same
-        category and similar enough; the rest make tickets. Never an emergency, a transfer
-        or an agent's explicit choice."""
+        """催办: which calls count on an open ticket of the same caller (`open_by_caller`:
+        those of the repeat window), about the same category and similar enough; the rest
+        make tickets. Never an emergency, a transfer or an agent's explicit choice."""
         policy = self._repeat_policy
-        keys = {t.caller_key for t in proposed if t.caller_key}
-        candidates = self._repository.open_by_callers(keys, now - policy.window) if keys else {}
+        candidates = {key: list(found) for key, found in open_by_caller.items()}
         repeats: list[RepeatCall] = []
         first: list[Ticket] = []
         for call, ticket in zip(calls, proposed, strict=True):

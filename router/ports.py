@@ -117,10 +117,25 @@ class SplitReport:
 SplitBuilder = Callable[[SplitReport, Ticket], tuple[TicketChange, TicketChange]]
 
 
+@dataclass(frozen=True, slots=True)
+class KnownCalls:
+    """What the system of record knows of a batch's calls before intake decides anything."""
+
+    tickets: dict[str, Ticket]  # by call id: the calls that have a ticket of their own
+    reported: dict[str, ReportedCall]  # by call id: the others, counted on a ticket
+    open_by_caller: dict[str, list[Ticket]]  # by caller key: their unresolved tickets
+
+
 class NewTicketStore(Protocol):
     """What intake needs of the system of record: find by call id, create once."""
 
     def find_by_call_ids(self, call_ids: Iterable[str]) -> dict[str, Ticket]: ...
+
+    def known_calls(self, call_ids: Iterable[str], caller_keys: Iterable[str],
+                    since: datetime) -> KnownCalls:
+        """`find_by_call_ids`, `reported_calls` of the calls without a ticket and
+        `open_by_callers`, in one look (one connection for a batch, not three)."""
+        ...
 
     def create_placed(self, changes: Sequence[TicketChange],
                       messages: Sequence[OutboxMessage], repeats: Sequence[RepeatCall] = ()

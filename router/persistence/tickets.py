@@ -45,7 +45,14 @@ from router.persistence.bulk import insert_new
 from router.persistence.errors import database_errors_as_transient
 from router.persistence.incidents import IncidentStore, Placement
 from router.persistence.schema import outbox, reports, ticket_events, tickets
-from router.ports import Created, RepeatCall, ReportedCall, SplitBuilder, SplitReport
+from router.ports import (
+    Created,
+    KnownCalls,
+    RepeatCall,
+    ReportedCall,
+    SplitBuilder,
+    SplitReport,
+)
 
 # Columns a change may move; the rest are fixed when the ticket is created.
 _MUTABLE = ("version", "updated_at", "category", "urgency", "emergency_service", "disposition",
@@ -87,8 +94,24 @@ class TicketRepository:
         if not ids:
             return {}
         with database_errors_as_transient(), self._engine.connect() as connection:
-            rows = connection.execute(select(tickets).where(tickets.c.call_id.in_(ids)))
-            return {row.call_id: ticket_from_row(row._mapping) for row in rows}
+            return self._tickets_of_calls(connection, ids)
+
+    def known_calls(self, call_ids: Iterable[str], caller_keys: Iterable[str],
+                    since: datetime) -> KnownCalls:
+        ids, keys = list(call_ids), sorted(set(caller_keys))
+        if not ids and not keys:
+            return KnownCalls({}, {}, {})
+        with database_errors_as_transient(), self._engine.connect() as connection:
+            own = self._tickets_of_calls(connection, ids) if ids else {}
+            others = [i for i in ids if i not in own]
+            return KnownCalls(
+                own, self._reported_calls(connection, others) if others else {},
+                self._open_by_callers(connection, keys, since) if keys else {})
+
+    @staticmethod
+    def _tickets_of_calls(connection: Connection, ids: list[str]) -> dict[str, Ticket]:
+        rows = connection.execute(select(tickets).where(tickets.c.call_id.in_(ids)))
+        return {row.call_id: ticket_from_row(row._mapping) for row in rows}
 
     def create(self, changes: Sequence[TicketChange], messages: Sequence[OutboxMessage],
                repeats: Sequence[RepeatCall] = ()) -> set[str]:
@@ -363,30 +386,39 @@ class TicketRepository:
         if not ids:
             return {}
         with database_errors_as_transient(), self._engine.connect() as connection:
-            rows = connection.execute(select(reports).where(reports.c.call_id.in_(ids)))
-            return {row.call_id: ReportedCall(
-                call_id=row.call_id, ticket_id=row.ticket_id, hotline=row.hotline,
-                text=row.text, caller_contact=row.caller_contact, place_text=row.place_text,
-                kind=row.kind, incident_id=row.incident_id)
-                for row in rows}
+            return self._reported_calls(connection, ids)
+
+    @staticmethod
+    def _reported_calls(connection: Connection, ids: list[str]) -> dict[str, ReportedCall]:
+        rows = connection.execute(select(reports).where(reports.c.call_id.in_(ids)))
+        return {row.call_id: ReportedCall(
+            call_id=row.call_id, ticket_id=row.ticket_id, hotline=row.hotline,
+            text=row.text, caller_contact=row.caller_contact, place_text=row.place_text,
+            kind=row.kind, incident_id=row.incident_id)
+            for row in rows}
 
     def open_by_callers(self, keys: Iterable[str], since: datetime
                         ) -> dict[str, list[Ticket]]:
         wanted = sorted(set(keys))
         if not wanted:
             return {}
-        unresolved = [status.value for status in UNRESOLVED_STATUSES]
         with database_errors_as_transient(), self._engine.connect() as connection:
-            rows = connection.execute(
-                select(tickets).where(tickets.c.caller_key.in_(wanted),
-                                      tickets.c.created_at >= since,
-                                      tickets.c.status.in_(unresolved))
-                .order_by(tickets.c.created_at))
-            found: dict[str, list[Ticket]] = {}
-            for row in rows:
-                ticket = ticket_from_row(row._mapping)
-                found.setdefault(ticket.caller_key or "", []).append(ticket)
-            return found
+            return self._open_by_callers(connection, wanted, since)
+
+    @staticmethod
+    def _open_by_callers(connection: Connection, keys: list[str], since: datetime
+                         ) -> dict[str, list[Ticket]]:
+        unresolved = [status.value for status in UNRESOLVED_STATUSES]
+        rows = connection.execute(
+            select(tickets).where(tickets.c.caller_key.in_(keys),
+                                  tickets.c.created_at >= since,
+                                  tickets.c.status.in_(unresolved))
+            .order_by(tickets.c.created_at))
+        found: dict[str, list[Ticket]] = {}
+        for row in rows:
+            ticket = ticket_from_row(row._mapping)
+            found.setdefault(ticket.caller_key or "", []).append(ticket)
+        return found
 
     def save(self, changes: Sequence[TicketChange], messages: Sequence[OutboxMessage]) -> None:
         if not changes:

@@ -14,7 +14,7 @@ from router.domain.outbox import OutboxMessage
 from router.domain.routing import Disposition
 from router.domain.tickets import Ticket, TicketChange, TicketStatus
 from router.intake_service import IntakeService
-from router.ports import Created, RepeatCall, ReportedCall
+from router.ports import Created, KnownCalls, RepeatCall, ReportedCall
 
 NOW = datetime(2026, 11, 29, 1, 0, tzinfo=UTC)
 
@@ -28,6 +28,10 @@ class InMemoryTickets:
 
     def find_by_call_ids(self, call_ids: Iterable[str]) -> dict[str, Ticket]:
         return {c: self.by_call[c] for c in call_ids if c in self.by_call}
+
+    def known_calls(self, call_ids: Iterable[str], caller_keys: Iterable[str],
+                    since: datetime) -> KnownCalls:
+        return KnownCalls(self.find_by_call_ids(call_ids), {}, {})
 
     def reported_calls(self, call_ids: Iterable[str]) -> dict[str, ReportedCall]:
         return {}  # repeats (催办) are tested on the real databases
