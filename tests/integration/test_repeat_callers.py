@@ -124,3 +124,33 @@ def test_a_call_about_a_resolved_ticket_is_a_new_demand(engine: Engine,
     [later] = intake.record([call(f"{prefix}-2", LIGHT_AGAIN, caller, minutes=60)])
     assert later.created
     assert later.ticket.ticket_id != ticket.ticket_id
+
+
+def test_one_look_finds_a_batchs_tickets_its_reports_and_its_callers_open_tickets(
+        engine: Engine, services: Services) -> None:
+    intake, repository = service(engine)
+    prefix = f"{services.run_id}-{id(engine)}-look"
+    whole, masked = numbers(prefix, 1)
+    stranger, _ = numbers(prefix, 2)
+    [first] = intake.record([call(f"{prefix}-1", LIGHT, whole)])
+    [again] = intake.record([call(f"{prefix}-2", LIGHT_AGAIN, masked, minutes=30)])
+    assert again.repeat
+    key, other = caller_key(whole), caller_key(stranger)
+    assert key is not None
+    assert other is not None
+    ids = [f"{prefix}-1", f"{prefix}-2", f"{prefix}-never"]
+    before = first.ticket.created_at - timedelta(minutes=1)
+    seen = repository.known_calls(ids, [key, other], before)
+    assert set(seen.tickets) == {f"{prefix}-1"}
+    assert set(seen.reported) == {f"{prefix}-2"}
+    assert seen.reported[f"{prefix}-2"].ticket_id == first.ticket.ticket_id
+    assert [t.ticket_id for t in seen.open_by_caller[key]] == [first.ticket.ticket_id]
+    assert other not in seen.open_by_caller
+    later = repository.known_calls(ids, [key], first.ticket.created_at + timedelta(minutes=1))
+    assert later.open_by_caller == {}  # created before the window
+    # a replay of the first call beside the caller's new call: the new one still repeats
+    replay, new = intake.record([call(f"{prefix}-1", LIGHT, whole),
+                                 call(f"{prefix}-3", LIGHT_AGAIN, whole, minutes=40)])
+    assert (replay.created, replay.repeat) == (False, False)
+    assert new.repeat
+    assert new.ticket.ticket_id == first.ticket.ticket_id
