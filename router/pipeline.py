@@ -125,8 +125,8 @@ class IntakePipeline:
             await self._dead_letter(record, RejectionReason.PROCESSING_FAILED, detail)
             return
         for (record, call), outcome in zip(calls, outcomes, strict=True):
-            if not outcome.conflict:
-                self._notices.ticketed(outcome.ticket, call.call_id)
+            # a waiting desktop hears of a clash too: the ticket its id names tells it why
+            self._notices.ticketed(outcome.ticket, call.call_id)
             if outcome.conflict:
                 log.warning("call id %s names the ticket of a different call", call.call_id)
                 await self._dead_letter(record, RejectionReason.CALL_ID_CONFLICT,

@@ -162,11 +162,6 @@ class TicketStore(NewTicketStore, Protocol):
 
     def get(self, ticket_id: str) -> Ticket | None: ...
 
-    def known_call(self, call_id: str) -> bool:
-        """Whether the call has a ticket or was counted on one (one light look, for the
-        agent desktop's every new call)."""
-        ...
-
     def save(self, changes: Sequence[TicketChange], messages: Sequence[OutboxMessage]) -> None:
         """Apply changes to existing tickets, all or nothing; ConcurrentChange if any ticket
         is no longer at the version its change started from."""

@@ -32,7 +32,8 @@ class TicketNotices:
                 del self._waiting[call_id]
 
     def ticketed(self, ticket: Ticket, call_id: str | None = None) -> None:
-        """The call's ticket is committed: its own, or the one a repeat was counted on."""
+        """The call's ticket is committed: its own, or the one a repeat was counted on; or
+        the call was refused, and this is the ticket its id already names."""
         for waiter in self._waiting.pop(call_id or ticket.call_id, []):
             if not waiter.done():
                 waiter.set_result(ticket)

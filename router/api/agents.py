@@ -66,13 +66,9 @@ async def create_call(body: CallIn, caller: Caller, ctx: Context, response: Resp
         document["override"] = {**body.override.model_dump(), "agent_id": body.agent_id}
     call = _parse(ctx, document)
     repository = ctx.components.repository
-    # an id made here names no call yet; one the desktop chose may be a retry
-    known = None if not body.call_id else await asyncio.to_thread(
-        _ticket_of_known_call, repository, call.call_id)
-    if known is not None:  # a retry gets its ticket; another call with the id is refused
-        await _refuse_a_different_call(repository, known, call)
-        state = await _state(repository, call.call_id, known)
-        return CallAccepted(call_id=call.call_id, state=state, ticket=shown(ctx, known))
+    # A retry is sent again like a new call rather than looked for first (a look cost every
+    # new call a database round trip): intake answers it with the ticket its id already has,
+    # and a different call under a used id with that ticket too, refused below.
     notice = ctx.notices.expect(call.call_id)
     try:
         try:
@@ -91,7 +87,7 @@ async def create_call(body: CallIn, caller: Caller, ctx: Context, response: Resp
         response.status_code = status.HTTP_202_ACCEPTED
         response.headers["Location"] = f"/api/v1/calls/{call.call_id}"
         return CallAccepted(call_id=call.call_id, state="accepted")
-    await _refuse_a_different_call(repository, ticket, call)  # another took the id meanwhile
+    await _refuse_a_different_call(repository, ticket, call)
     state = await _state(repository, call.call_id, ticket)
     return CallAccepted(call_id=call.call_id, state=state, ticket=shown(ctx, ticket))
 
@@ -167,11 +163,6 @@ async def _state(store: TicketStore, call_id: str, ticket: Ticket) -> str:
         return "ticketed"
     reported = (await asyncio.to_thread(store.reported_calls, [call_id])).get(call_id)
     return reported.kind if reported is not None else "repeat"
-
-
-def _ticket_of_known_call(store: TicketStore, call_id: str) -> Ticket | None:
-    """`_ticket_of_call`, after one light look for the usual case: a call never seen."""
-    return _ticket_of_call(store, call_id) if store.known_call(call_id) else None
 
 
 def _ticket_of_call(store: TicketStore, call_id: str) -> Ticket | None:

@@ -19,7 +19,6 @@ from sqlalchemy import (
     func,
     insert,
     select,
-    union_all,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -373,13 +372,6 @@ class TicketRepository:
             found = [(row.received_at, row.text) for query in (ticket_rows, report_rows)
                      for row in connection.execute(query)]
         return sorted(found, key=lambda pair: pair[0], reverse=True)[:limit]
-
-    def known_call(self, call_id: str) -> bool:
-        with database_errors_as_transient(), self._engine.connect() as connection:
-            return connection.execute(union_all(
-                select(tickets.c.call_id).where(tickets.c.call_id == call_id),
-                select(reports.c.call_id).where(reports.c.call_id == call_id)).limit(1)
-            ).first() is not None
 
     def reported_calls(self, call_ids: Iterable[str]) -> dict[str, ReportedCall]:
         ids = list(call_ids)
