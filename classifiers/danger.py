@@ -24,6 +24,7 @@ from sklearn.linear_model import LogisticRegression
 
 from classifiers.artifacts import load_artifact, save_artifact
 from classifiers.errors import ModelArtifactError
+from classifiers.own_features import trusted_features
 from classifiers.text import normalise_text
 
 # How an agent opens a summary says nothing about danger, but the written calls open this way
@@ -86,8 +87,9 @@ class DangerModel:
             raise ModelArtifactError("danger model is not trained")
         if not texts:
             return []
-        features = self.vectoriser.transform([_features_text(text) for text in texts])
-        probabilities = self.model.predict_proba(features)
+        with trusted_features():
+            features = self.vectoriser.transform([_features_text(text) for text in texts])
+            probabilities = self.model.predict_proba(features)
         classes = [str(name) for name in self.model.classes_]
         none_column = classes.index(NOT_EMERGENCY)
         lines = [(index, name) for index, name in enumerate(classes) if index != none_column]

@@ -19,6 +19,7 @@ import scipy.sparse as sp
 from classifiers.artifacts import load_artifact, save_artifact
 from classifiers.errors import ModelArtifactError
 from classifiers.features import DemandFeatures
+from classifiers.own_features import trusted_features
 from classifiers.tokenise import DemandTokenizer, content_words
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
@@ -101,8 +102,9 @@ class DemandClassifier:
         return self._probabilities(self.tokenise(texts))
 
     def _probabilities(self, tokenised: list[list[str]]) -> FloatArray:
-        scores = self.scorer.decision_function(self.features.transform(tokenised))
-        return self.calibrator.predict_proba(scores, [len(tokens) for tokens in tokenised])
+        with trusted_features():
+            scores = self.scorer.decision_function(self.features.transform(tokenised))
+            return self.calibrator.predict_proba(scores, [len(tokens) for tokens in tokenised])
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
         if not texts:
