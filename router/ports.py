@@ -133,8 +133,9 @@ class NewTicketStore(Protocol):
 
     def known_calls(self, call_ids: Iterable[str], caller_keys: Iterable[str],
                     since: datetime) -> KnownCalls:
-        """`find_by_call_ids`, `reported_calls` of the calls without a ticket and
-        `open_by_callers`, in one look (one connection for a batch, not three)."""
+        """`find_by_call_ids`, `reported_calls` of the calls without a ticket, and the
+        callers' unresolved tickets created since `since`, in one look (one connection for
+        a batch, not three)."""
         ...
 
     def create_placed(self, changes: Sequence[TicketChange],
@@ -150,11 +151,6 @@ class NewTicketStore(Protocol):
 
     def reported_calls(self, call_ids: Iterable[str]) -> dict[str, ReportedCall]: ...
     def get_many(self, ticket_ids: Sequence[str]) -> list[Ticket]: ...
-
-    def open_by_callers(self, keys: Iterable[str], since: datetime
-                        ) -> dict[str, list[Ticket]]:
-        """Unresolved tickets created since `since`, by caller key."""
-        ...
 
 
 class TicketStore(NewTicketStore, Protocol):

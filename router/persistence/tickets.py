@@ -389,17 +389,10 @@ class TicketRepository:
             kind=row.kind, incident_id=row.incident_id)
             for row in rows}
 
-    def open_by_callers(self, keys: Iterable[str], since: datetime
-                        ) -> dict[str, list[Ticket]]:
-        wanted = sorted(set(keys))
-        if not wanted:
-            return {}
-        with database_errors_as_transient(), self._engine.connect() as connection:
-            return self._open_by_callers(connection, wanted, since)
-
     @staticmethod
     def _open_by_callers(connection: Connection, keys: list[str], since: datetime
                          ) -> dict[str, list[Ticket]]:
+        """Unresolved tickets created since `since`, by caller key."""
         unresolved = [status.value for status in UNRESOLVED_STATUSES]
         rows = connection.execute(
             select(tickets).where(tickets.c.caller_key.in_(keys),

@@ -36,9 +36,6 @@ class InMemoryTickets:
     def reported_calls(self, call_ids: Iterable[str]) -> dict[str, ReportedCall]:
         return {}  # repeats (催办) are tested on the real databases
 
-    def open_by_callers(self, keys: Iterable[str], since: datetime) -> dict[str, list[Ticket]]:
-        return {}
-
     def get_many(self, ticket_ids: Sequence[str]) -> list[Ticket]:
         found = {t.ticket_id: t for t in self.by_call.values()}
         return [found[i] for i in ticket_ids if i in found]
