@@ -19,6 +19,7 @@ from router.domain.hotspots import (
     PROACTIVE_CHANNEL,
     KeyChange,
     Report,
+    SurgeChange,
     proactive_call_id,
     proactive_text,
 )
@@ -38,6 +39,10 @@ from router.ports import (
 )
 
 log = logging.getLogger(__name__)
+
+# How often a worker looks for raised hotspots whose proactive ticket was never opened (and
+# first at its first batch): the raise and the ticket are two transactions.
+PROACTIVE_CATCH_UP_SECONDS = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +157,7 @@ class IntakeService:
         self._repeat_policy = config.repeats
         self._similarity = similarity
         self._surges = surges
+        self._proactive_due = 0.0  # monotonic time of the next look for missed ones
         self._on_surge = on_surge
         self._repository = repository
         self._clock = clock
@@ -239,7 +245,10 @@ class IntakeService:
         """未诉先办: every new report (a ticket made or a repeat counted) goes to its
         category × area's surge detector, in the call's own time. Derived state: a failure
         here is logged and never holds up intake."""
-        if self._surges is None or not counted:
+        if self._surges is None:
+            return
+        self._catch_up_proactive()
+        if not counted:
             return
         reports = [Report(outcome.ticket.category, outcome.ticket.area, call.received_at)
                    for outcome, call in counted if outcome.ticket.area is not None]
@@ -251,6 +260,27 @@ class IntakeService:
         if changes:
             self._on_surge(changes)
             self._open_proactive([c for c in changes if c.change.raised is not None])
+
+    def _catch_up_proactive(self) -> None:
+        """A worker killed between committing a raise and opening its ticket left a hotspot
+        without one: now and then each active hotspot's ticket is opened if it is missing
+        (its call id names the surge, so an existing one, even closed, is left alone)."""
+        if self._surges is None or time.monotonic() < self._proactive_due:
+            return
+        self._proactive_due = time.monotonic() + PROACTIVE_CATCH_UP_SECONDS
+        try:
+            active = [KeyChange(s.category, s.area, SurgeChange(raised=s.surge))
+                      for s in self._surges.active()]
+            have = self._repository.find_by_call_ids(
+                proactive_call_id(self._origin, change) for change in active)
+        except Exception:
+            log.exception("raised hotspots not checked for their proactive tickets")
+            return
+        missing = [c for c in active if proactive_call_id(self._origin, c) not in have]
+        if missing:
+            log.warning("opening the proactive tickets of %d raised hotspots that had none",
+                        len(missing))
+            self._open_proactive(missing)
 
     def _open_proactive(self, raised: Sequence[KeyChange]) -> None:
         """未诉先办: a raised hotspot becomes a ticket to the unit responsible for its category

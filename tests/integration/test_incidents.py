@@ -24,7 +24,13 @@ from router.demo_surge import SURGE_AREA, night_records
 from router.domain.calendars import CHINA_STANDARD_TIME
 from router.domain.calls import CallRecord, Channel
 from router.domain.errors import UnknownReport
-from router.domain.hotspots import PROACTIVE_CHANNEL, KeyChange, SurgePolicy, proactive_call_id
+from router.domain.hotspots import (
+    PROACTIVE_CHANNEL,
+    KeyChange,
+    Report,
+    SurgePolicy,
+    proactive_call_id,
+)
 from router.domain.incidents import IncidentPolicy, Priority
 from router.domain.tickets import EventKind, TicketStatus
 from router.domain.trends import TrendPolicy, periods, rising
@@ -389,3 +395,38 @@ def test_daily_counts_follow_chinas_calendar_day_and_show_a_rising_problem(
     assert water == {until - timedelta(days=k): 6 for k in range(3)}
     [found] = rising(daily, until, policy)
     assert (found.key, found.recent) == (f"{WATER_CATEGORY}|anning", 18)
+
+
+def test_a_hotspot_whose_worker_died_before_its_ticket_gets_one_from_the_next_worker(
+        engine: Engine, services: Services) -> None:
+    origin = f"inc-{services.run_id}-{next(_ORIGINS)}-killed"
+    # what a worker killed between the two commits leaves: the raise, and no ticket
+    rng = random.Random(11)
+    minutes = [rng.uniform(0, 120) for _ in range(36)]  # a quiet history
+    minutes += [120 + rng.uniform(0, 20) for _ in range(800)]  # then the snow
+    raised = [c for c in SurgeStore(engine, SurgePolicy(), origin=origin).count(
+        [Report("交通运输", SURGE_AREA, START + timedelta(minutes=m)) for m in sorted(minutes)])
+        if c.change.raised]
+    assert [(c.category, c.area) for c in raised] == [("交通运输", SURGE_AREA)]
+    call_id = proactive_call_id(origin, raised[0])
+    repository = TicketRepository(engine, origin=origin)
+    assert repository.find_by_call_ids([call_id]) == {}
+
+    def next_worker() -> IntakeService:
+        return IntakeService(CONFIG, CLASSIFIER, URGENCY, repository, normalise=normalise_text,
+                             similarity=text_similarity,
+                             surges=SurgeStore(engine, SurgePolicy(), origin=origin),
+                             origin=origin)
+
+    ordinary = CallRecord(call_id=f"{origin}-1", hotline="12345", channel=Channel.PHONE,
+                          received_at=START + timedelta(minutes=141),
+                          text="小区门口路灯不亮已有一周，晚上出行很不方便。")
+    next_worker().record([ordinary])
+    proactive = repository.find_by_call_ids([call_id])[call_id]
+    assert proactive.channel == PROACTIVE_CHANNEL
+    assert proactive.status is TicketStatus.DISPATCHED
+    # another worker's look finds it there and opens no second one
+    next_worker().record([dataclasses.replace(ordinary, call_id=f"{origin}-2")])
+    assert [t.ticket_id for t in repository.find_by_call_ids([call_id]).values()] == [
+        proactive.ticket_id]
+    assert len(repository.events(proactive.ticket_id)) == 1
