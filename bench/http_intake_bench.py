@@ -32,7 +32,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.scale_bench import distinct_calls
+from bench.scale_bench import distinct_calls, gil_profiler
 from router.access import UnitTokens
 from router.embedded import free_port, stop_process
 from tests.conftest import named_or_embedded_services, service_env
@@ -136,18 +136,13 @@ def main() -> None:
         try:
             post(api, token, distinct_calls(f"{services.run_id}-warm", 1)[0])
             if args.profile is not None:
-                profiler = subprocess.Popen(
-                    [str(Path(sys.executable).with_name("py-spy")), "record", "--pid",
-                     str(worker.pid), "--format", "raw", "--rate", "50", "--gil", "--output",
-                     str(args.profile)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                profiler = gil_profiler(worker.pid, args.profile, rate=50)
             for agents in args.agents or [1, 20]:
                 calls = distinct_calls(f"{services.run_id}-{agents}", args.calls)
                 before = stage_totals(api, env["HOTLINE_API_METRICS_TOKEN"])
-                cpu_before = worker_cpu.cpu_times()
+                cpu_before = sum(worker_cpu.cpu_times()[:2])  # user and system
                 results, elapsed = run_agents(api, token, calls, agents, args.pace)
-                cpu_after = worker_cpu.cpu_times()
-                cpu_seconds = (cpu_after.user + cpu_after.system
-                               - cpu_before.user - cpu_before.system)
+                cpu_seconds = sum(worker_cpu.cpu_times()[:2]) - cpu_before
                 stages = breakdown(before, stage_totals(api, env["HOTLINE_API_METRICS_TOKEN"]))
                 latencies = [seconds * 1000 for seconds, _ in results]
                 print(json.dumps({

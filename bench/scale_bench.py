@@ -81,6 +81,15 @@ def _made_up_name(rng: random.Random, length: int) -> str:
     return "".join(rng.choice(_NAME_CHARACTERS) for _ in range(length))
 
 
+def gil_profiler(pid: int, output: Path, rate: int) -> subprocess.Popen[bytes]:
+    """py-spy sampling the thread of `pid` that holds the GIL, `rate` times a second, its
+    collapsed stacks written to `output` once that process has gone."""
+    return subprocess.Popen(
+        [str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(pid),
+         "--format", "raw", "--rate", str(rate), "--gil", "--output", str(output)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def distinct_calls(prefix: str, count: int) -> list[dict[str, Any]]:
     """`count` call documents without `received_at` (the producer stamps it), of distinct
     callers and matters: each has a caller number of its own and says one clause of a
@@ -378,11 +387,8 @@ def pipeline(services: Services, state_dir: Path, count: int, workers: int, rate
         watched = [psutil.Process(p.pid) for p in processes]
         cpu_before = [sum(w.cpu_times()[:2]) for w in watched]
         services_before = _services_cpu()
-        if profile is not None:  # the first worker's stacks, for flame graphs (py-spy)
-            processes.append(subprocess.Popen(
-                [str(Path(sys.executable).with_name("py-spy")), "record", "--pid",
-                 str(processes[0].pid), "--format", "raw", "--rate", "200", "--gil", "--output",
-                 str(profile)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        if profile is not None:  # the first worker's stacks, for flame graphs
+            processes.append(gil_profiler(processes[0].pid, profile, rate=200))
         produced = child("produce", services.kafka_bootstrap, env["HOTLINE_KAFKA_CALLS_TOPIC"],
                          services.run_id, str(count), str(rate))
         query = text("SELECT (SELECT count(*) FROM tickets t WHERE t.call_id LIKE :p AND NOT"
