@@ -269,14 +269,14 @@ class IntakeService:
             return
         self._proactive_due = time.monotonic() + PROACTIVE_CATCH_UP_SECONDS
         try:
-            active = [KeyChange(s.category, s.area, SurgeChange(raised=s.surge))
-                      for s in self._surges.active()]
-            have = self._repository.find_by_call_ids(
-                proactive_call_id(self._origin, change) for change in active)
+            by_call = {proactive_call_id(self._origin, change): change for change in (
+                KeyChange(s.category, s.area, SurgeChange(raised=s.surge))
+                for s in self._surges.active())}
+            have = self._repository.find_by_call_ids(by_call)
         except Exception:
             log.exception("raised hotspots not checked for their proactive tickets")
             return
-        missing = [c for c in active if proactive_call_id(self._origin, c) not in have]
+        missing = [change for call_id, change in by_call.items() if call_id not in have]
         if missing:
             log.warning("opening the proactive tickets of %d raised hotspots that had none",
                         len(missing))
